@@ -63,7 +63,9 @@ export function loadExperimentSource(source: SourceText, path: string, options: 
       const span = exactSpanAt(tree, path);
       if (span) return span;
     }
-    return asStrings[0] && spanAt(tree, asStrings[0]);
+    // Only defaults are involved (e.g. the official default NUM_JOINTS 17 with DATASET mpii): point at
+    // the file itself, since that is what has to change.
+    return (asStrings[0] && spanAt(tree, asStrings[0])) || { source, start: 0, end: 1 };
   };
   diagnostics.push(...checkSemantics(config, locate));
   if (hasErrors(diagnostics)) return { ok: false, diagnostics };

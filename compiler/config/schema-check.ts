@@ -13,7 +13,7 @@ function loadSchema(relative: string): object {
 }
 
 /** The PyValue tree being validated, so the pythonType keyword can see int vs float. */
-let currentRoot: CfgNode | undefined;
+let currentRoot: PyValue | undefined;
 
 function createAjv(): Ajv {
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
@@ -22,7 +22,7 @@ function createAjv(): Ajv {
     schemaType: 'string',
     errors: true,
     validate: function pythonType(expected: string, _data: unknown, _schema?: unknown, ctx?: { instancePath: string }) {
-      const value = currentRoot && ctx ? lookup(currentRoot, pathOf(ctx.instancePath)) : undefined;
+      const value = currentRoot && ctx ? lookupAny(currentRoot, pathOf(ctx.instancePath)) : undefined;
       if (!value || value.type === expected) return true;
       (pythonType as { errors?: Partial<ErrorObject>[] }).errors = [
         { keyword: 'pythonType', message: `must be ${expected}`, params: { expected, actual: value.type } },
@@ -64,6 +64,7 @@ export function checkSchema(root: CfgNode): Diagnostic[] {
     const extra = lookup(root, ['MODEL', 'EXTRA']);
     const validateExtra = name?.type === 'str' ? extras.get(name.value) : undefined;
     if (validateExtra && extra) {
+      currentRoot = extra;
       if (!validateExtra(toPlain(extra))) {
         diagnostics.push(...errorsToDiagnostics(validateExtra.errors ?? [], root, ['MODEL', 'EXTRA']));
       }
@@ -104,7 +105,7 @@ export function spanAt(root: CfgNode, path: readonly string[]): Span | undefined
   return undefined;
 }
 
-function lookupAny(root: CfgNode, path: readonly string[]): PyValue | undefined {
+function lookupAny(root: PyValue, path: readonly string[]): PyValue | undefined {
   let current: PyValue | undefined = root;
   for (const part of path) {
     if (!current) return undefined;

@@ -45,12 +45,11 @@ export function parseYamlTree(source: SourceText): YamlTreeResult {
   const problems = [...doc.errors, ...doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED')];
   if (problems.length > 0) return { ok: false, diagnostics: problems.map((e) => yamlDiagnostic(e, source)) };
   const contents = doc.contents;
-  if (contents === null || (isScalar(contents) && contents.value === null && source.text.trim().length === 0)) {
+  const isEmpty = contents === null || (isScalar(contents) && contents.value === null);
+  if (isEmpty && source.text.trim().length === 0) {
     return fail('E004', 'the experiment file is empty; it must be a YAML mapping of config keys', source, 0);
   }
-  if (isScalar(contents) && contents.value === null) {
-    return fail('E004', 'the experiment file holds no keys, only comments', source, 0);
-  }
+  if (isEmpty) return fail('E004', 'the experiment file holds no keys, only comments', source, 0);
   if (!isMap(contents)) {
     const [start, end] = contents.range ?? [0, 1];
     return {
@@ -211,7 +210,9 @@ class Converter {
   }
 
   private scalar(node: { value: unknown; type?: string; range?: [number, number, number] | null }, span?: Span): PyValue {
-    const spanPart = span ? { span } : {};
+    // An empty value (`KEY:`) has no text of its own; errors about it point at its key instead.
+    const isEmpty = node.range ? node.range[0] === node.range[1] : true;
+    const spanPart = span && !isEmpty ? { span } : {};
     const value = node.value;
     const raw = node.range ? this.source.text.slice(node.range[0], node.range[1]) : '';
     // PyYAML's YAML 1.1 booleans do not include the single letters y/n, unlike the yaml package's.
