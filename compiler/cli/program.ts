@@ -1,4 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
+import { type Command, CommanderError, Option } from 'commander';
 
 /** Exit codes shared by both tools: diagnostics are 1, usage errors 2, as compilers do. */
 export const exitCodes = { ok: 0, diagnostics: 1, usage: 2 } as const;
@@ -6,7 +6,12 @@ export const exitCodes = { ok: 0, diagnostics: 1, usage: 2 } as const;
 /** --dataDir/--modelDir/--logDir, as the official tools/train.py and tools/test.py take them. */
 export function addDirectoryOptions(command: Command): Command {
   return command
-    .addOption(new Option('--dataDir <dir>', 'data directory, joined in front of DATASET.ROOT, MODEL.PRETRAINED, TEST.MODEL_FILE'))
+    .addOption(
+      new Option(
+        '--dataDir <dir>',
+        'data directory, joined in front of DATASET.ROOT, MODEL.PRETRAINED, TEST.MODEL_FILE',
+      ),
+    )
     .addOption(new Option('--modelDir <dir>', 'sets OUTPUT_DIR'))
     .addOption(new Option('--logDir <dir>', 'sets LOG_DIR'));
 }
@@ -24,7 +29,9 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
     process.exit(process.exitCode ?? exitCodes.ok);
   } catch (e) {
     if (e instanceof CommanderError) {
-      const helpOrVersion = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(e.code);
+      const helpOrVersion = ['commander.helpDisplayed', 'commander.help', 'commander.version'].includes(
+        e.code,
+      );
       process.exit(helpOrVersion ? exitCodes.ok : exitCodes.usage);
     }
     if (process.env.HRNETC_DEBUG) throw e;

@@ -39,7 +39,11 @@ export function loadExperiment(path: string, options: LoadOptions = {}): LoadRes
   return loadExperimentSource(read.source, path, options);
 }
 
-export function loadExperimentSource(source: SourceText, path: string, options: LoadOptions = {}): LoadResult {
+export function loadExperimentSource(
+  source: SourceText,
+  path: string,
+  options: LoadOptions = {},
+): LoadResult {
   const parsed = parseYamlTree(source);
   if (!parsed.ok) return { ok: false, diagnostics: parsed.diagnostics };
   const diagnostics: Diagnostic[] = [];

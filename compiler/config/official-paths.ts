@@ -25,7 +25,11 @@ export function applyDirectories(root: CfgNode, options: DirectoryOptions): CfgN
   if (options.dataDir) result = setString(result, ['DATA_DIR'], options.dataDir);
   const dataDir = stringAt(result, ['DATA_DIR']);
   if (dataDir === undefined) return result;
-  for (const path of [['DATASET', 'ROOT'], ['MODEL', 'PRETRAINED'], ['TEST', 'MODEL_FILE']]) {
+  for (const path of [
+    ['DATASET', 'ROOT'],
+    ['MODEL', 'PRETRAINED'],
+    ['TEST', 'MODEL_FILE'],
+  ]) {
     const current = stringAt(result, path);
     if (current === undefined) continue;
     if (path[1] === 'MODEL_FILE' && current === '') continue;

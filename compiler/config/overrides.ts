@@ -14,16 +14,22 @@ export interface Override {
  * Splits the trailing `KEY VALUE …` list. Each argument becomes a one-line source named `<arg N>`
  * (N counting from the first override), so errors point into the argument itself.
  */
-export function parseOverrideList(args: readonly string[]): { overrides: Override[]; diagnostics: Diagnostic[] } {
+export function parseOverrideList(args: readonly string[]): {
+  overrides: Override[];
+  diagnostics: Diagnostic[];
+} {
   const overrides: Override[] = [];
   const diagnostics: Diagnostic[] = [];
   const sourceOf = (i: number) => makeSourceText(`<arg ${i + 1}>`, args[i]!);
   const whole = (i: number): Span => ({ source: sourceOf(i), start: 0, end: Math.max(1, args[i]!.length) });
   if (args.length % 2 !== 0) {
     diagnostics.push(
-      error('E203', `override list has odd length (${args.length}); it must be KEY VALUE pairs`, whole(args.length - 1), [
-        `'${args.at(-1)}' has no value`,
-      ]),
+      error(
+        'E203',
+        `override list has odd length (${args.length}); it must be KEY VALUE pairs`,
+        whole(args.length - 1),
+        [`'${args.at(-1)}' has no value`],
+      ),
     );
   }
   for (let i = 0; i + 1 < args.length; i += 2) {
@@ -31,7 +37,11 @@ export function parseOverrideList(args: readonly string[]): { overrides: Overrid
     overrides.push({
       key: args[i]!,
       keySpan: whole(i),
-      value: { type: 'str', value: args[i + 1]!, span: { source: valueSource, start: 0, end: Math.max(1, args[i + 1]!.length) } },
+      value: {
+        type: 'str',
+        value: args[i + 1]!,
+        span: { source: valueSource, start: 0, end: Math.max(1, args[i + 1]!.length) },
+      },
     });
   }
   return { overrides, diagnostics };
@@ -41,7 +51,11 @@ export function parseOverrideList(args: readonly string[]): { overrides: Overrid
  * yacs's `merge_from_list`: every key must already exist (even under MODEL.EXTRA), values are decoded
  * as Python literals and must fit the existing value's type.
  */
-export function applyOverrides(root: CfgNode, overrides: readonly Override[], diagnostics: Diagnostic[]): CfgNode {
+export function applyOverrides(
+  root: CfgNode,
+  overrides: readonly Override[],
+  diagnostics: Diagnostic[],
+): CfgNode {
   let result = root;
   for (const override of overrides) {
     const path = override.key.split('.');
@@ -51,7 +65,13 @@ export function applyOverrides(root: CfgNode, overrides: readonly Override[], di
   return result;
 }
 
-function setAt(node: CfgNode, path: string[], depth: number, override: Override, diagnostics: Diagnostic[]): CfgNode | undefined {
+function setAt(
+  node: CfgNode,
+  path: string[],
+  depth: number,
+  override: Override,
+  diagnostics: Diagnostic[],
+): CfgNode | undefined {
   const key = path[depth]!;
   const entry = node.entries.get(key);
   const keySpan = subSpan(override.keySpan, path, depth);
@@ -61,7 +81,9 @@ function setAt(node: CfgNode, path: string[], depth: number, override: Override,
   }
   if (depth < path.length - 1) {
     if (entry.value.type !== 'node') {
-      diagnostics.push(error('E201', `${path.slice(0, depth + 1).join('.')} is a value, not a group of keys`, keySpan));
+      diagnostics.push(
+        error('E201', `${path.slice(0, depth + 1).join('.')} is a value, not a group of keys`, keySpan),
+      );
       return undefined;
     }
     const child = setAt(entry.value, path, depth + 1, override, diagnostics);

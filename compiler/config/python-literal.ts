@@ -1,4 +1,4 @@
-import { createToken, EmbeddedActionsParser, Lexer, type IToken, type TokenType } from 'chevrotain';
+import { createToken, EmbeddedActionsParser, type IToken, Lexer, type TokenType } from 'chevrotain';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { PyValue } from './python-value.ts';
 
@@ -9,7 +9,12 @@ import type { PyValue } from './python-value.ts';
  */
 export type LiteralResult =
   | { readonly ok: true; readonly value: PyValue }
-  | { readonly ok: false; readonly kind: 'syntax' | 'value'; readonly message: string; readonly offset: number };
+  | {
+      readonly ok: false;
+      readonly kind: 'syntax' | 'value';
+      readonly message: string;
+      readonly offset: number;
+    };
 
 const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r\n\f]+/, group: Lexer.SKIPPED });
 const Imaginary = createToken({
@@ -243,7 +248,10 @@ class NotALiteral extends Error {
  * Evaluates `text` as literal_eval would. `spanAt` maps offsets in `text` to source spans, so items of
  * a tuple written on the command line can be pointed at; without it values carry no span.
  */
-export function parsePythonLiteral(text: string, spanAt?: (start: number, end: number) => Span): LiteralResult {
+export function parsePythonLiteral(
+  text: string,
+  spanAt?: (start: number, end: number) => Span,
+): LiteralResult {
   // literal_eval strips leading spaces and tabs only; anything else before the expression is an error.
   const lexed = literalLexer.tokenize(text);
   if (lexed.errors.length > 0) {
@@ -314,8 +322,10 @@ function evaluate(ast: Ast, text: string, spanAt?: (start: number, end: number) 
     case 'signed': {
       const operand = recurse(ast.operand);
       const negative = ast.sign.image === '-';
-      if (operand.type === 'int') return { type: 'int', value: negative ? -operand.value : operand.value, ...span };
-      if (operand.type === 'float') return { type: 'float', value: negative ? -operand.value : operand.value, ...span };
+      if (operand.type === 'int')
+        return { type: 'int', value: negative ? -operand.value : operand.value, ...span };
+      if (operand.type === 'float')
+        return { type: 'float', value: negative ? -operand.value : operand.value, ...span };
       throw new NotALiteral('a sign applies only to a number', ast.sign.startOffset);
     }
     case 'token':
@@ -369,7 +379,7 @@ function stringValue(token: IToken): string {
   if (prefix.includes('b')) throw new NotALiteral('bytes are not config values', token.startOffset);
   if (prefix.includes('f')) throw new NotALiteral('f-strings are not literals', token.startOffset);
   const body = match[3]!;
-  return prefix.includes('r') ? body : unescape(body);
+  return prefix.includes('r') ? body : decodeEscapes(body);
 }
 
 const simpleEscapes: Record<string, string> = {
@@ -386,11 +396,13 @@ const simpleEscapes: Record<string, string> = {
   v: '\v',
 };
 
-function unescape(body: string): string {
+function decodeEscapes(body: string): string {
   return body.replace(
     /\\(?:([0-7]{1,3})|x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|U([0-9a-fA-F]{8})|([\s\S]))/g,
     (whole, octal?: string, hex?: string, u4?: string, u8?: string, other?: string) => {
-      const code = octal ? Number.parseInt(octal, 8) : Number.parseInt((hex ?? u4 ?? u8 ?? 'x') as string, 16);
+      const code = octal
+        ? Number.parseInt(octal, 8)
+        : Number.parseInt((hex ?? u4 ?? u8 ?? 'x') as string, 16);
       if (!Number.isNaN(code)) return String.fromCodePoint(Math.min(code, 0x10ffff));
       return other !== undefined && other in simpleEscapes ? simpleEscapes[other]! : whole;
     },

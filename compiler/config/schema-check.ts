@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import { type Diagnostic, error, type Span, warning } from '../diagnostics/diagnostic.ts';
-import { type CfgNode, lookup, preview, type PyValue, pythonTypeName } from './python-value.ts';
-import { closestName } from './suggest.ts';
 import { toPlain } from './experiment-config.ts';
+import { type CfgNode, lookup, type PyValue, preview, pythonTypeName } from './python-value.ts';
+import { closestName } from './suggest.ts';
 
 const schemaDir = new URL('../../schemas/', import.meta.url);
 
@@ -21,7 +21,12 @@ function createAjv(): Ajv {
     keyword: 'pythonType',
     schemaType: 'string',
     errors: true,
-    validate: function pythonType(expected: string, _data: unknown, _schema?: unknown, ctx?: { instancePath: string }) {
+    validate: function pythonType(
+      expected: string,
+      _data: unknown,
+      _schema?: unknown,
+      ctx?: { instancePath: string },
+    ) {
       const value = currentRoot && ctx ? lookupAny(currentRoot, pathOf(ctx.instancePath)) : undefined;
       if (!value || value.type === expected) return true;
       (pythonType as { errors?: Partial<ErrorObject>[] }).errors = [
@@ -92,7 +97,8 @@ export function exactSpanAt(root: CfgNode, path: readonly string[]): Span | unde
   if (value?.span && value.type !== 'node') return value.span;
   const parent = lookupAny(root, path.slice(0, -1));
   const last = path.at(-1);
-  const keySpan = parent?.type === 'node' && last !== undefined ? parent.entries.get(last)?.keySpan : undefined;
+  const keySpan =
+    parent?.type === 'node' && last !== undefined ? parent.entries.get(last)?.keySpan : undefined;
   return keySpan ?? value?.span;
 }
 
@@ -110,7 +116,8 @@ function lookupAny(root: PyValue, path: readonly string[]): PyValue | undefined 
   for (const part of path) {
     if (!current) return undefined;
     if (current.type === 'node') current = current.entries.get(part)?.value;
-    else if (current.type === 'list' || current.type === 'tuple' || current.type === 'set') current = current.items[Number(part)];
+    else if (current.type === 'list' || current.type === 'tuple' || current.type === 'set')
+      current = current.items[Number(part)];
     else return undefined;
   }
   return current;
@@ -131,11 +138,19 @@ const keywordCodes: Partial<Record<string, DiagnosticCode>> = {
   minLength: 'E306',
 };
 
-function errorsToDiagnostics(errors: readonly ErrorObject[], root: CfgNode, prefix: readonly string[]): Diagnostic[] {
+function errorsToDiagnostics(
+  errors: readonly ErrorObject[],
+  root: CfgNode,
+  prefix: readonly string[],
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const e of errors) {
     // An integer type error repeats what pythonType says in Python terms; keep the Python one.
-    if (e.keyword === 'type' && errors.some((o) => o.keyword === 'pythonType' && o.instancePath === e.instancePath)) continue;
+    if (
+      e.keyword === 'type' &&
+      errors.some((o) => o.keyword === 'pythonType' && o.instancePath === e.instancePath)
+    )
+      continue;
     const path = [...prefix, ...pathOf(e.instancePath)];
     const key = dottedPath(path);
     const value = lookupAny(root, path);
@@ -151,15 +166,31 @@ function errorsToDiagnostics(errors: readonly ErrorObject[], root: CfgNode, pref
         const parent = lookup(root, path);
         const keySpan = parent?.type === 'node' ? parent.entries.get(extra)?.keySpan : undefined;
         out.push(
-          warning('W001', `${dottedPath([...path, extra])} is not used by ${modelName(root)} and is ignored`, keySpan ?? spanAt(root, [...path, extra]), suggestion ? [`did you mean ${dottedPath([...path, suggestion])}?`] : undefined),
+          warning(
+            'W001',
+            `${dottedPath([...path, extra])} is not used by ${modelName(root)} and is ignored`,
+            keySpan ?? spanAt(root, [...path, extra]),
+            suggestion ? [`did you mean ${dottedPath([...path, suggestion])}?`] : undefined,
+          ),
         );
         break;
       }
       case 'enum': {
         const allowed = (params.allowedValues as unknown[]).map((v) => JSON.stringify(v).replace(/"/g, "'"));
-        const suggestion = value?.type === 'str' ? closestName(value.value, allowed.map((a) => a.slice(1, -1))) : undefined;
+        const suggestion =
+          value?.type === 'str'
+            ? closestName(
+                value.value,
+                allowed.map((a) => a.slice(1, -1)),
+              )
+            : undefined;
         out.push(
-          error('E302', `${key} must be one of ${allowed.join(', ')}, got ${got}`, span, suggestion ? [`did you mean '${suggestion}'?`] : undefined),
+          error(
+            'E302',
+            `${key} must be one of ${allowed.join(', ')}, got ${got}`,
+            span,
+            suggestion ? [`did you mean '${suggestion}'?`] : undefined,
+          ),
         );
         break;
       }
@@ -175,8 +206,13 @@ function errorsToDiagnostics(errors: readonly ErrorObject[], root: CfgNode, pref
       case 'minItems':
       case 'maxItems': {
         const limit = Number(params.limit);
-        const want = (e.parentSchema as { minItems?: number; maxItems?: number });
-        const expect = want.minItems === want.maxItems ? `exactly ${limit}` : e.keyword === 'minItems' ? `at least ${limit}` : `at most ${limit}`;
+        const want = e.parentSchema as { minItems?: number; maxItems?: number };
+        const expect =
+          want.minItems === want.maxItems
+            ? `exactly ${limit}`
+            : e.keyword === 'minItems'
+              ? `at least ${limit}`
+              : `at most ${limit}`;
         out.push(error('E305', `${key} must have ${expect} item${limit === 1 ? '' : 's'}, got ${got}`, span));
         break;
       }
@@ -195,7 +231,15 @@ function modelName(root: CfgNode): string {
 }
 
 function article(typeName: string): string {
-  const python: Record<string, string> = { integer: 'int', number: 'float', string: 'str', boolean: 'bool', array: 'list', object: 'group of keys', null: 'None' };
+  const python: Record<string, string> = {
+    integer: 'int',
+    number: 'float',
+    string: 'str',
+    boolean: 'bool',
+    array: 'list',
+    object: 'group of keys',
+    null: 'None',
+  };
   const word = python[typeName] ?? typeName;
   return /^[aeiou]/.test(word) ? `an ${word}` : `a ${word}`;
 }

@@ -1,5 +1,10 @@
 import { type Diagnostic, error, type Span, warning } from '../diagnostics/diagnostic.ts';
-import type { ExperimentConfig, HrnetStageConfig, PoseHrnetExtra, PoseResnetExtra } from './experiment-config.ts';
+import type {
+  ExperimentConfig,
+  HrnetStageConfig,
+  PoseHrnetExtra,
+  PoseResnetExtra,
+} from './experiment-config.ts';
 
 export type ConfigPath = readonly (string | number)[];
 
@@ -31,7 +36,11 @@ export function checkSemantics(config: ExperimentConfig, locate: Locator): Diagn
   for (let i = 1; i < TRAIN.LR_STEP.length; i++) {
     if (TRAIN.LR_STEP[i]! <= TRAIN.LR_STEP[i - 1]!) {
       out.push(
-        error('E405', `TRAIN.LR_STEP must increase: ${TRAIN.LR_STEP[i]} comes after ${TRAIN.LR_STEP[i - 1]}`, locate(['TRAIN', 'LR_STEP', i])),
+        error(
+          'E405',
+          `TRAIN.LR_STEP must increase: ${TRAIN.LR_STEP[i]} comes after ${TRAIN.LR_STEP[i - 1]}`,
+          locate(['TRAIN', 'LR_STEP', i]),
+        ),
       );
     }
   }
@@ -49,8 +58,30 @@ export function checkSemantics(config: ExperimentConfig, locate: Locator): Diagn
   return out;
 }
 
-const hrnetModules = ['conv1', 'bn1', 'conv2', 'bn2', 'layer1', 'transition1', 'stage2', 'transition2', 'stage3', 'transition3', 'stage4', 'final_layer'];
-const resnetModules = ['conv1', 'bn1', 'layer1', 'layer2', 'layer3', 'layer4', 'deconv_layers', 'final_layer'];
+const hrnetModules = [
+  'conv1',
+  'bn1',
+  'conv2',
+  'bn2',
+  'layer1',
+  'transition1',
+  'stage2',
+  'transition2',
+  'stage3',
+  'transition3',
+  'stage4',
+  'final_layer',
+];
+const resnetModules = [
+  'conv1',
+  'bn1',
+  'layer1',
+  'layer2',
+  'layer3',
+  'layer4',
+  'deconv_layers',
+  'final_layer',
+];
 
 function checkHrnet(config: ExperimentConfig, extra: PoseHrnetExtra, locate: Locator): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -106,11 +137,22 @@ function checkHrnet(config: ExperimentConfig, extra: PoseHrnetExtra, locate: Loc
 
   const branches = Math.max(...stageNames.map((n) => extra[n].NUM_BRANCHES));
   const divisor = 4 * 2 ** (branches - 1);
-  checkImageAndHeatmap(config, divisor, 4, `the lowest-resolution branch is 1/${divisor} of the input`, locate, out);
+  checkImageAndHeatmap(
+    config,
+    divisor,
+    4,
+    `the lowest-resolution branch is 1/${divisor} of the input`,
+    locate,
+    out,
+  );
 
   if (extra.STEM_INPLANES !== 64) {
     out.push(
-      warning('W003', `MODEL.EXTRA.STEM_INPLANES is ${extra.STEM_INPLANES}, but the official pose_hrnet always uses a 64-channel stem`, locate(extraPath('STEM_INPLANES'))),
+      warning(
+        'W003',
+        `MODEL.EXTRA.STEM_INPLANES is ${extra.STEM_INPLANES}, but the official pose_hrnet always uses a 64-channel stem`,
+        locate(extraPath('STEM_INPLANES')),
+      ),
     );
   }
   out.push(...checkPretrainedLayers(extra.PRETRAINED_LAYERS, hrnetModules, locate));
@@ -151,9 +193,12 @@ function checkImageAndHeatmap(
     if (IMAGE_SIZE[i] % divisor !== 0) {
       divisible = false;
       out.push(
-        error('E402', `MODEL.IMAGE_SIZE ${axes[i]} ${IMAGE_SIZE[i]} is not divisible by ${divisor}`, locate(['MODEL', 'IMAGE_SIZE', i]), [
-          `${why}; the branches' sizes only line up in the fuse layers when it divides the input`,
-        ]),
+        error(
+          'E402',
+          `MODEL.IMAGE_SIZE ${axes[i]} ${IMAGE_SIZE[i]} is not divisible by ${divisor}`,
+          locate(['MODEL', 'IMAGE_SIZE', i]),
+          [`${why}; the branches' sizes only line up in the fuse layers when it divides the input`],
+        ),
       );
     }
   }
@@ -173,14 +218,21 @@ function checkImageAndHeatmap(
   }
 }
 
-function checkPretrainedLayers(layers: readonly string[], modules: readonly string[], locate: Locator): Diagnostic[] {
+function checkPretrainedLayers(
+  layers: readonly string[],
+  modules: readonly string[],
+  locate: Locator,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   layers.forEach((layer, i) => {
     if (layer !== '*' && !modules.includes(layer)) {
       out.push(
-        warning('W002', `MODEL.EXTRA.PRETRAINED_LAYERS entry '${layer}' names no top-level module, so it loads nothing`, locate(['MODEL', 'EXTRA', 'PRETRAINED_LAYERS', i]), [
-          `top-level modules: ${modules.join(', ')}, or '*' for all`,
-        ]),
+        warning(
+          'W002',
+          `MODEL.EXTRA.PRETRAINED_LAYERS entry '${layer}' names no top-level module, so it loads nothing`,
+          locate(['MODEL', 'EXTRA', 'PRETRAINED_LAYERS', i]),
+          [`top-level modules: ${modules.join(', ')}, or '*' for all`],
+        ),
       );
     }
   });

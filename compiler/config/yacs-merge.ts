@@ -1,6 +1,6 @@
 import { type Diagnostic, error, type Span } from '../diagnostics/diagnostic.ts';
 import { parsePythonLiteral } from './python-literal.ts';
-import { type CfgEntry, type CfgNode, preview, type PyValue, pythonTypeName } from './python-value.ts';
+import { type CfgEntry, type CfgNode, type PyValue, preview, pythonTypeName } from './python-value.ts';
 import { closestName } from './suggest.ts';
 
 /**
@@ -70,7 +70,12 @@ function article(typeName: string): string {
  * yacs's `_merge_a_into_b`, without its stop-at-first-error: unknown keys and type mismatches are
  * reported and skipped (the default stays), so one run reports every problem in the file.
  */
-export function mergeInto(base: CfgNode, incoming: CfgNode, keyPath: readonly string[], diagnostics: Diagnostic[]): CfgNode {
+export function mergeInto(
+  base: CfgNode,
+  incoming: CfgNode,
+  keyPath: readonly string[],
+  diagnostics: Diagnostic[],
+): CfgNode {
   const entries = new Map<string, CfgEntry>(base.entries);
   for (const [key, entry] of incoming.entries) {
     const fullKey = [...keyPath, key].join('.');
@@ -91,7 +96,10 @@ export function mergeInto(base: CfgNode, incoming: CfgNode, keyPath: readonly st
     }
     const merged =
       coerced.value.type === 'node' && existing.value.type === 'node'
-        ? withNodeSpan(mergeInto(existing.value, coerced.value, [...keyPath, key], diagnostics), coerced.value.span)
+        ? withNodeSpan(
+            mergeInto(existing.value, coerced.value, [...keyPath, key], diagnostics),
+            coerced.value.span,
+          )
         : coerced.value;
     entries.set(key, entry.keySpan ? { value: merged, keySpan: entry.keySpan } : { value: merged });
   }
@@ -102,7 +110,12 @@ function withNodeSpan(node: CfgNode, span: Span | undefined): CfgNode {
   return span ? { ...node, span } : node;
 }
 
-export function unknownKeyDiagnostic(fullKey: string, key: string, parent: CfgNode, span: Span | undefined): Diagnostic {
+export function unknownKeyDiagnostic(
+  fullKey: string,
+  key: string,
+  parent: CfgNode,
+  span: Span | undefined,
+): Diagnostic {
   const suggestion = closestName(key, parent.entries.keys());
   const prefix = fullKey.slice(0, fullKey.length - key.length);
   const notes = suggestion
@@ -110,4 +123,3 @@ export function unknownKeyDiagnostic(fullKey: string, key: string, parent: CfgNo
     : [`keys allowed here: ${[...parent.entries.keys()].join(', ') || '(none)'}`];
   return error('E201', `unknown config key ${fullKey}`, span, notes);
 }
-

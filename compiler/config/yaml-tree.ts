@@ -1,13 +1,13 @@
 import {
+  type Document,
   isAlias,
   isMap,
   isScalar,
   isSeq,
   LineCounter,
-  type Node as YamlNode,
   parseDocument,
-  type Document,
   type YAMLError,
+  type Node as YamlNode,
 } from 'yaml';
 import type { DiagnosticCode } from '../diagnostics/codes.ts';
 import { type Diagnostic, DiagnosticsError, error, type Span } from '../diagnostics/diagnostic.ts';
@@ -55,11 +55,15 @@ export function parseYamlTree(source: SourceText): YamlTreeResult {
     return {
       ok: false,
       diagnostics: [
-        error('E106', `the document is a ${describe(contents)}; an experiment file must be a mapping of config keys`, {
-          source,
-          start,
-          end,
-        }),
+        error(
+          'E106',
+          `the document is a ${describe(contents)}; an experiment file must be a mapping of config keys`,
+          {
+            source,
+            start,
+            end,
+          },
+        ),
       ],
     };
   }
@@ -102,8 +106,10 @@ const yamlCodes: Partial<Record<string, DiagnosticCode>> = {
 function yamlDiagnostic(e: YAMLError, source: SourceText): Diagnostic {
   const code = yamlCodes[e.code] ?? 'E101';
   let message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').replace(/\s+$/, '');
-  if (e.code === 'DUPLICATE_KEY') message = 'duplicate key: this key is already set earlier in the same mapping';
-  if (e.code === 'MULTIPLE_DOCS') message = 'the file holds more than one YAML document; an experiment is one mapping';
+  if (e.code === 'DUPLICATE_KEY')
+    message = 'duplicate key: this key is already set earlier in the same mapping';
+  if (e.code === 'MULTIPLE_DOCS')
+    message = 'the file holds more than one YAML document; an experiment is one mapping';
   if (e.code === 'TAG_RESOLVE_FAILED') message = `${message}; experiment files use plain YAML values only`;
   const [start, end] = e.pos;
   return error(code, message, { source, start, end: Math.max(end, start + 1) });
@@ -126,7 +132,9 @@ class Converter {
 
   private spanOf(node: { range?: [number, number, number] | null } | null | undefined): Span | undefined {
     const range = node?.range;
-    return range ? { source: this.source, start: range[0], end: Math.max(range[1], range[0] + 1) } : undefined;
+    return range
+      ? { source: this.source, start: range[0], end: Math.max(range[1], range[0] + 1) }
+      : undefined;
   }
 
   convert(node: unknown, depth: number, aliasSpan?: Span): PyValue {
@@ -141,7 +149,11 @@ class Converter {
     }
     if (depth > maxNestingDepth) {
       throw new DiagnosticsError([
-        error('E108', `values nest deeper than ${maxNestingDepth} levels`, aliasSpan ?? this.spanOf(node as YamlNode)),
+        error(
+          'E108',
+          `values nest deeper than ${maxNestingDepth} levels`,
+          aliasSpan ?? this.spanOf(node as YamlNode),
+        ),
       ]);
     }
     if (isAlias(node)) {
@@ -149,7 +161,9 @@ class Converter {
       const span = aliasSpan ?? this.spanOf(node);
       if (!target) throw new DiagnosticsError([error('E101', `unknown alias *${node.source}`, span)]);
       if (this.aliasStack.includes(target)) {
-        throw new DiagnosticsError([error('E105', `alias *${node.source} refers to a value that contains it`, span)]);
+        throw new DiagnosticsError([
+          error('E105', `alias *${node.source} refers to a value that contains it`, span),
+        ]);
       }
       this.aliasStack.push(target);
       const value = this.convert(target, depth + 1, span);
@@ -168,7 +182,10 @@ class Converter {
           continue;
         }
         const key = this.keyString(pair.key);
-        entries.set(key, { value: this.convert(pair.value, depth + 1, aliasSpan), ...(keySpan ? { keySpan } : {}) });
+        entries.set(key, {
+          value: this.convert(pair.value, depth + 1, aliasSpan),
+          ...(keySpan ? { keySpan } : {}),
+        });
       }
       this.aliasStack.pop();
       // Merge keys: explicit keys win, then earlier merged mappings over later ones (YAML 1.1 merge).
@@ -202,14 +219,29 @@ class Converter {
   private keyString(key: unknown): string {
     if (isScalar(key)) {
       const v = key.value;
-      return typeof v === 'string' ? v : v === null ? 'None' : typeof v === 'boolean' ? (v ? 'True' : 'False') : String(v);
+      return typeof v === 'string'
+        ? v
+        : v === null
+          ? 'None'
+          : typeof v === 'boolean'
+            ? v
+              ? 'True'
+              : 'False'
+            : String(v);
     }
     throw new DiagnosticsError([
-      error('E101', 'a mapping key must be a plain word, not a list or mapping', this.spanOf(key as YamlNode)),
+      error(
+        'E101',
+        'a mapping key must be a plain word, not a list or mapping',
+        this.spanOf(key as YamlNode),
+      ),
     ]);
   }
 
-  private scalar(node: { value: unknown; type?: string; range?: [number, number, number] | null }, span?: Span): PyValue {
+  private scalar(
+    node: { value: unknown; type?: string; range?: [number, number, number] | null },
+    span?: Span,
+  ): PyValue {
     // An empty value (`KEY:`) has no text of its own; errors about it point at its key instead.
     const isEmpty = node.range ? node.range[0] === node.range[1] : true;
     const spanPart = span && !isEmpty ? { span } : {};

@@ -20,11 +20,21 @@ export interface Diagnostic {
   readonly notes?: readonly string[];
 }
 
-export function error(code: DiagnosticCode, message: string, span?: Span, notes?: readonly string[]): Diagnostic {
+export function error(
+  code: DiagnosticCode,
+  message: string,
+  span?: Span,
+  notes?: readonly string[],
+): Diagnostic {
   return { severity: 'error', code, message, ...(span ? { span } : {}), ...(notes ? { notes } : {}) };
 }
 
-export function warning(code: DiagnosticCode, message: string, span?: Span, notes?: readonly string[]): Diagnostic {
+export function warning(
+  code: DiagnosticCode,
+  message: string,
+  span?: Span,
+  notes?: readonly string[],
+): Diagnostic {
   return { severity: 'warning', code, message, ...(span ? { span } : {}), ...(notes ? { notes } : {}) };
 }
 

@@ -38,5 +38,10 @@ export function renderDiagnostics(diagnostics: readonly Diagnostic[]): string {
 
 /** Control characters would garble the terminal; binary junk gets shown as escapes instead. */
 function printable(text: string): string {
-  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`).replace(/\t/g, ' ');
+  return text
+    .replace(
+      /[\u0000-\u0008\u000b-\u001f\u007f]/g,
+      (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+    )
+    .replace(/\t/g, ' ');
 }
