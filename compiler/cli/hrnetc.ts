@@ -1,12 +1,52 @@
-import { Command } from 'commander';
+import { basename, extname, join } from 'node:path';
+import { Command, Option } from 'commander';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { dumpConfig } from '../config/dump-config.ts';
 import { loadExperiment } from '../config/load-experiment.ts';
+import { readTextSource } from '../config/read-source.ts';
+import { spanAt } from '../config/schema-check.ts';
+import { error } from '../diagnostics/diagnostic.ts';
+import { parseGraph } from '../ir/parse.ts';
+import { summarize, summaryToText } from '../ir/summary.ts';
+import { type CompileInput, type EmitKind, emitArtifacts, emitKinds, lowerExperiment } from '../pipeline.ts';
 import { printDiagnostics } from './diagnostics-output.ts';
 import { addDirectoryOptions, type DirectoryFlags, exitCodes, runProgram } from './program.ts';
 
 const program = new Command('hrnetc')
-  .description('Compile HRNet experiment files into WebGPU programs')
+  .description('Compile HRNet experiment files (or .ir graphs) into inspectable IR and WebGPU programs')
   .showHelpAfterError('(run with --help for usage)');
+
+interface CompileFlags extends DirectoryFlags {
+  out: string;
+  emit: string;
+  summary?: boolean;
+}
+
+addDirectoryOptions(
+  program
+    .command('compile', { isDefault: true })
+    .description('compile an experiment into OUT/<experiment name>/ (the default command)')
+    .argument('<input>', 'experiment YAML file, or an .ir file written by hrnetc or by hand')
+    .argument('[overrides...]', 'KEY VALUE pairs, as in the official tools (values are Python literals)')
+    .addOption(new Option('-o, --out <dir>', 'output folder').default('generated'))
+    .addOption(
+      new Option('--emit <kinds>', `comma-separated outputs: ${emitKinds.join(',')}`).default(
+        emitKinds.join(','),
+      ),
+    )
+    .option('--summary', 'print the per-layer summary table to stdout'),
+).action(async (input: string, overrides: string[], flags: CompileFlags) => {
+  const kinds = parseEmitKinds(flags.emit);
+  if (!kinds) return;
+  const compileInput = readInput(input, overrides, flags);
+  if (!compileInput) return;
+  if (flags.summary) process.stdout.write(summaryToText(summarize(compileInput.graph)));
+  const name = compileInput.experiment?.name ?? basename(input, extname(input));
+  const outDir = join(flags.out, name);
+  const artifacts = await emitArtifacts(compileInput, kinds);
+  for (const artifact of artifacts) writeFileAtomic(join(outDir, artifact.path), artifact.content);
+  process.stderr.write(`hrnetc: wrote ${artifacts.map((a) => a.path).join(', ')} to ${outDir}/\n`);
+});
 
 addDirectoryOptions(
   program
@@ -24,5 +64,54 @@ addDirectoryOptions(
   printDiagnostics(result.experiment.warnings);
   process.stdout.write(dumpConfig(result.experiment.tree));
 });
+
+function parseEmitKinds(list: string): Set<EmitKind> | undefined {
+  const kinds = list
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const unknown = kinds.filter((k) => !(emitKinds as readonly string[]).includes(k));
+  if (unknown.length > 0 || kinds.length === 0) {
+    process.stderr.write(
+      `error: --emit takes ${emitKinds.join(',')}; unknown: ${unknown.join(', ') || '(empty)'}\n`,
+    );
+    process.exitCode = exitCodes.usage;
+    return undefined;
+  }
+  return new Set(kinds as EmitKind[]);
+}
+
+/** An experiment YAML goes through the front end and the model lowering; an .ir file is parsed. */
+function readInput(input: string, overrides: string[], flags: DirectoryFlags): CompileInput | undefined {
+  if (extname(input) === '.ir') {
+    if (overrides.length > 0) {
+      process.stderr.write('error: config overrides apply to experiment files, not to .ir graphs\n');
+      process.exitCode = exitCodes.usage;
+      return undefined;
+    }
+    const read = readTextSource(input);
+    const parsed = read.ok ? parseGraph(read.source) : read;
+    if (!parsed.ok) {
+      printDiagnostics(parsed.diagnostics);
+      process.exitCode = exitCodes.diagnostics;
+      return undefined;
+    }
+    return { graph: parsed.graph, inputName: basename(input) };
+  }
+  const loaded = loadExperiment(input, { ...flags, overrides });
+  if (!loaded.ok) {
+    printDiagnostics(loaded.diagnostics);
+    process.exitCode = exitCodes.diagnostics;
+    return undefined;
+  }
+  printDiagnostics(loaded.experiment.warnings);
+  const lowered = lowerExperiment(loaded.experiment);
+  if (!lowered.ok) {
+    printDiagnostics([error('E409', lowered.message, spanAt(loaded.experiment.tree, ['MODEL', 'NAME']))]);
+    process.exitCode = exitCodes.diagnostics;
+    return undefined;
+  }
+  return { experiment: loaded.experiment, graph: lowered.graph, inputName: basename(input) };
+}
 
 await runProgram(program, process.argv);
