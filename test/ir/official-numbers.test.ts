@@ -1,18 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadExperiment } from '../../compiler/config/load-experiment.ts';
 import { parameters } from '../../compiler/ir/graph.ts';
 import { summarize } from '../../compiler/ir/summary.ts';
 import { verifyGraph } from '../../compiler/ir/verify.ts';
-import { lowerPoseHrnet } from '../../compiler/models/pose-hrnet.ts';
-
-export function lowerExperimentFile(relative: string, overrides: string[] = []) {
-  const result = loadExperiment(new URL(`../../experiments/${relative}`, import.meta.url).pathname, {
-    overrides,
-  });
-  if (!result.ok) throw new Error(result.diagnostics.map((d) => d.message).join('\n'));
-  return lowerPoseHrnet(result.experiment.config);
-}
+import { lowerTestExperiment } from '../helpers/experiments.ts';
 
 describe('pose_hrnet lowering matches the official model', () => {
   it.each([
@@ -21,20 +12,20 @@ describe('pose_hrnet lowering matches the official model', () => {
     ['coco/w48_256x192.yaml', 63_595_745, 14.61],
     ['coco/w48_384x288.yaml', 63_595_745, 32.88],
   ])('%s: %d params, %d GFLOPs (official README)', (file, params, gflops) => {
-    const summary = summarize(lowerExperimentFile(file));
+    const summary = summarize(lowerTestExperiment(file));
     expect(summary.params).toBe(params);
     expect(summary.gflops).toBe(gflops);
   });
 
   it('MPII W32 256x256: 9.49 GFLOPs, 16 joints', () => {
-    const summary = summarize(lowerExperimentFile('mpii/w32_256x256.yaml'));
+    const summary = summarize(lowerTestExperiment('mpii/w32_256x256.yaml'));
     expect(summary.gflops).toBe(9.49);
     // 28.5M like COCO, minus the final layer's 17th joint: 32 weights + 1 bias.
     expect(summary.params).toBe(28_536_113 - 33);
   });
 
   it('W32 has 293 conv2d, 292 batch_norm and 28 upsample ops, and verifies', () => {
-    const graph = lowerExperimentFile('coco/w32_256x192.yaml');
+    const graph = lowerTestExperiment('coco/w32_256x192.yaml');
     const summary = summarize(graph);
     expect(summary.ops).toMatchObject({
       conv2d: 293,
@@ -55,7 +46,7 @@ describe('pose_hrnet lowering matches the official model', () => {
       .split('\n')
       .map((line) => JSON.parse(line) as { name: string; shape: number[] })
       .filter((entry) => !entry.name.endsWith('.num_batches_tracked'));
-    const ours = parameters(lowerExperimentFile('coco/w32_256x192.yaml')).map((p) => ({
+    const ours = parameters(lowerTestExperiment('coco/w32_256x192.yaml')).map((p) => ({
       name: p.module,
       shape: p.type.shape,
     }));
@@ -71,7 +62,7 @@ describe('pose_hrnet lowering matches the official model', () => {
   });
 
   it('multi_scale_output=False: the last module of stage4 fuses only into branch 0', () => {
-    const graph = lowerExperimentFile('coco/w32_256x192.yaml');
+    const graph = lowerTestExperiment('coco/w32_256x192.yaml');
     const modules = new Set(graph.nodes.map((n) => n.module));
     expect(modules.has('stage4.2.fuse_layers.0')).toBe(true);
     expect([...modules].some((m) => m.startsWith('stage4.2.fuse_layers.1'))).toBe(false);
@@ -79,7 +70,7 @@ describe('pose_hrnet lowering matches the official model', () => {
   });
 
   it('sums fuse terms in the official order: x0 (or its term) first, then j = 1..n-1', () => {
-    const graph = lowerExperimentFile('tiny/w8_64x64.yaml');
+    const graph = lowerTestExperiment('tiny/w8_64x64.yaml');
     const adds = graph.nodes.filter((n) => n.op === 'add' && n.module === 'stage3.0.fuse_layers.1');
     expect(adds).toHaveLength(2);
     const moduleOf = (id: number) => graph.nodes[id]!.module;
@@ -91,14 +82,14 @@ describe('pose_hrnet lowering matches the official model', () => {
   });
 
   it('FINAL_CONV_KERNEL 3 pads by 1 and keeps the heatmap size', () => {
-    const graph = lowerExperimentFile('tiny/w8_96x64.yaml', ['MODEL.EXTRA.FINAL_CONV_KERNEL', '3']);
+    const graph = lowerTestExperiment('tiny/w8_96x64.yaml', ['MODEL.EXTRA.FINAL_CONV_KERNEL', '3']);
     const final = graph.nodes.find((n) => n.module === 'final_layer' && n.op === 'conv2d')!;
     expect(final.attrs).toEqual({ kernel: 3, pad: 1, stride: 1 });
     expect(final.type.shape).toEqual(['N', 17, 24, 16]);
   });
 
   it('BOTTLENECK stages expand channels by 4; transitions already match, so branches need no downsample', () => {
-    const graph = lowerExperimentFile('tiny/w8_64x64.yaml', [
+    const graph = lowerTestExperiment('tiny/w8_64x64.yaml', [
       'MODEL.EXTRA.STAGE2.BLOCK',
       'BOTTLENECK',
       'MODEL.EXTRA.STAGE3.BLOCK',
