@@ -39,7 +39,7 @@ export class GraphBuilder {
       if (!(input >= 0 && input < id))
         throw new Error(`node ${id} (${spec.op}) refers to missing input ${input}`);
     }
-    this.nodes.push({ id, ...spec, attrs: sortAttrs(spec.attrs) });
+    this.nodes.push({ ...spec, id, attrs: sortAttrs(spec.attrs) });
     return id;
   }
 

@@ -19,7 +19,7 @@ export interface OpDefinition {
 }
 
 /** Groups let passes match on what an op is rather than on long lists of names. */
-export type OpGroup = 'source' | 'sink' | 'convolution' | 'normalization' | 'elementwise' | 'resample';
+export type OpGroup = 'source' | 'sink' | 'convolution' | 'normalization' | 'elementwise' | 'resample' | 'weight_transform';
 
 const same = (inputs: readonly TensorType[]) => inputs[0]!;
 
@@ -63,6 +63,42 @@ function upsampleType(inputs: readonly TensorType[], attrs: Attrs): TensorType |
   return tensorType(x.shape.map((d, i) => (i >= 2 && d !== 'N' ? d * scale : d)));
 }
 
+function foldedWeightType(inputs: readonly TensorType[]): TensorType | string {
+  const [weight, gamma, variance] = inputs as [TensorType, TensorType, TensorType];
+  const out = weight.shape[0];
+  if (gamma.shape[0] !== out || variance.shape[0] !== out) return `fold_bn_weight needs BN parameters of size ${out}`;
+  return weight;
+}
+
+function foldedBiasType(inputs: readonly TensorType[]): TensorType | string {
+  const channels = inputs[0]!.shape[0];
+  return inputs.every((t) => t.shape.length === 1 && t.shape[0] === channels) ? inputs[0]! : 'fold_bn_bias inputs must be vectors of one size';
+}
+
+/**
+ * conv2d with its epilogue: + bias, then a sum with other tensors in a fixed order (the conv's own
+ * result at `self_index`, each other term read at 1/`term_scales[i]` resolution, i.e. nearest
+ * upsampled on the fly), then optionally ReLU. The input may be read nearest-upsampled by
+ * `input_scale`, which lets an upsample before a 1x1 conv be folded in.
+ */
+function fusedConvType(inputs: readonly TensorType[], attrs: Attrs): TensorType | string {
+  const [x, weight, bias, ...terms] = inputs as [TensorType, TensorType, TensorType, ...TensorType[]];
+  const inputScale = attrs.input_scale as number;
+  const virtualInput = tensorType(x.shape.map((d, i) => (i >= 2 && d !== 'N' ? d * inputScale : d)));
+  const conv = conv2dType([virtualInput, weight, bias], attrs);
+  if (typeof conv === 'string') return conv.replace('conv2d', 'fused_conv2d');
+  const scales = attrs.term_scales as readonly number[];
+  if (scales.length !== terms.length) return `fused_conv2d has ${terms.length} terms but ${scales.length} term_scales`;
+  const selfIndex = attrs.self_index as number;
+  if (!(selfIndex >= 0 && selfIndex <= terms.length)) return 'fused_conv2d self_index is outside the sum';
+  for (const [i, term] of terms.entries()) {
+    const scale = scales[i]!;
+    const expected = conv.shape.map((d, axis) => (axis >= 2 && d !== 'N' ? d / scale : d));
+    if (!sameType(term, tensorType(expected))) return `fused_conv2d term ${i} must be ${expected.join('x')} (1/${scale} resolution)`;
+  }
+  return conv;
+}
+
 /**
  * The op table: the living definition of what each op takes and produces. The CPU interpreter
  * (runtime side) defines what each op computes.
@@ -91,6 +127,14 @@ export const opDefinitions = {
   add: { group: 'elementwise', arity: 2, attrs: {}, infer: addType },
   upsample_nearest: { group: 'resample', arity: 1, attrs: { scale: 'int' }, infer: upsampleType },
   output: { group: 'sink', arity: 1, attrs: {}, infer: same },
+  fold_bn_weight: { group: 'weight_transform', arity: 3, attrs: { eps: 'float' }, infer: foldedWeightType },
+  fold_bn_bias: { group: 'weight_transform', arity: [4, 5], attrs: { eps: 'float' }, infer: foldedBiasType },
+  fused_conv2d: {
+    group: 'convolution',
+    arity: [3, 8],
+    attrs: { kernel: 'int', stride: 'int', pad: 'int', input_scale: 'int', relu: 'bool', self_index: 'int', term_scales: 'ints' },
+    infer: fusedConvType,
+  },
 } as const satisfies Record<string, OpDefinition>;
 
 export type Op = keyof typeof opDefinitions;

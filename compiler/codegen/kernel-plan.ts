@@ -1,0 +1,231 @@
+import { createHash } from 'node:crypto';
+import type { ArenaTensor, Binding, ParameterInfo, WeightEntry, WeightLayout, WeightSource } from '../../runtime/program.ts';
+import type { Graph, Node } from '../ir/graph.ts';
+import { elementsPerItem } from '../ir/tensor-type.ts';
+import { alignUp, planMemory } from '../passes/memory-plan.ts';
+import { type ConvKernelSpec, convWorkgroups, describeConv, generateConvKernel } from './wgsl/conv-gemm.ts';
+import { describeElementwise, type ElementwiseKernelSpec, elementwiseWorkgroups, generateElementwiseKernel } from './wgsl/elementwise.ts';
+
+export type WorkgroupFormula =
+  | { readonly kind: 'tiles'; readonly columnsPerImage: number; readonly columnsPerGroup: number; readonly rows: number }
+  | { readonly kind: 'grid-stride'; readonly elementsPerImage: number; readonly threads: number; readonly maxGroups: number };
+
+export interface Launch {
+  readonly kernel: string;
+  readonly module: string;
+  /** The IR node it computes. */
+  readonly node: number;
+  readonly bindings: readonly Binding[];
+  readonly workgroups: WorkgroupFormula;
+}
+
+export interface GeneratedKernel {
+  readonly name: string;
+  readonly description: string;
+  readonly wgsl: string;
+}
+
+/** The inference program: kernels, the linear launch schedule, the arena plan and the weight layout. */
+export interface KernelProgram {
+  readonly kernels: readonly GeneratedKernel[];
+  readonly launches: readonly Launch[];
+  readonly tensors: readonly ArenaTensor[];
+  readonly input: { readonly tensor: number; readonly shape: readonly number[] };
+  readonly output: { readonly tensor: number; readonly shape: readonly number[] };
+  readonly arenaBytesPerImage: number;
+  readonly peakLiveBytesPerImage: number;
+  readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
+  readonly parameters: readonly ParameterInfo[];
+}
+
+const computeOps = new Set(['fused_conv2d', 'conv2d', 'relu', 'add', 'upsample_nearest', 'batch_norm']);
+
+export function evaluateWorkgroups(formula: WorkgroupFormula, batch: number): [number, number, number] {
+  if (formula.kind === 'tiles') return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
+  return [Math.min(Math.ceil((batch * formula.elementsPerImage) / formula.threads), formula.maxGroups), 1, 1];
+}
+
+/** Lowers an inference graph (after the passes) to kernels and launches over planned memory. */
+export function planKernels(graph: Graph): KernelProgram {
+  const nodes = graph.nodes;
+  const inputNode = nodes.find((n) => n.op === 'input');
+  const outputs = nodes.filter((n) => n.op === 'output');
+  if (!inputNode || outputs.length !== 1) throw new Error('a program needs exactly one input and one output');
+  const unsupported = nodes.filter((n) => !computeOps.has(n.op) && !['input', 'output', 'parameter', 'fold_bn_weight', 'fold_bn_bias'].includes(n.op));
+  if (unsupported.length > 0) throw new Error(`no kernel for op ${unsupported[0]!.op}`);
+  const schedule = nodes.filter((n) => computeOps.has(n.op));
+  const resultTensor = outputs[0]!.inputs[0]!;
+
+  const weights = new WeightPacker(nodes);
+  const kernels = new Map<string, GeneratedKernel>();
+  const addKernel = (wgsl: string, description: string, prefix: string) => {
+    const name = `${prefix}_${createHash('sha256').update(wgsl).digest('hex').slice(0, 8)}`;
+    if (!kernels.has(name)) kernels.set(name, { name, description, wgsl });
+    return name;
+  };
+  const activation = (id: number): Binding => ({ kind: 'activation', tensor: id });
+
+  const launches: Launch[] = schedule.map((node) => {
+    const base = { module: node.module, node: node.id };
+    if (node.op === 'fused_conv2d' || node.op === 'conv2d') {
+      const spec = convSpec(node, nodes);
+      const [x, weight, bias, ...terms] = node.inputs;
+      const bindings: Binding[] = [activation(node.id), activation(x!), weights.entry(weight!, 'conv-gemm')];
+      if (bias !== undefined) bindings.push(weights.entry(bias, 'vector'));
+      bindings.push(...terms.map(activation));
+      const prefix = `conv${spec.kernel}x${spec.kernel}s${spec.stride}_${spec.inChannels}to${spec.outChannels}_${spec.outHeight}x${spec.outWidth}`;
+      return { ...base, kernel: addKernel(generateConvKernel(spec), describeConv(spec), prefix), bindings, workgroups: { kind: 'tiles', ...convWorkgroups(spec) } };
+    }
+    const spec = elementwiseSpec(node, nodes);
+    const bindings: Binding[] = [activation(node.id)];
+    if (node.op === 'batch_norm') {
+      bindings.push(activation(node.inputs[0]!), ...node.inputs.slice(1).map((i) => weights.entry(i, 'plain')));
+    } else {
+      bindings.push(...node.inputs.map(activation));
+    }
+    return {
+      ...base,
+      kernel: addKernel(generateElementwiseKernel(spec), describeElementwise(spec), node.op),
+      bindings,
+      workgroups: { kind: 'grid-stride', ...elementwiseWorkgroups(spec) },
+    };
+  });
+
+  // Liveness over the launch list: the input exists before step 0, the result is read after the end.
+  const stepOf = new Map(schedule.map((n, step) => [n.id, step]));
+  const lastUse = new Map<number, number>();
+  schedule.forEach((n, step) => {
+    for (const input of n.inputs) lastUse.set(input, step);
+  });
+  const tensorNodes = [inputNode, ...schedule];
+  const planned = tensorNodes.map((n) => ({
+    id: n.id,
+    bytes: elementsPerItem(n.type) * 4,
+    firstStep: n.op === 'input' ? -1 : stepOf.get(n.id)!,
+    lastStep: n.id === resultTensor ? schedule.length : (lastUse.get(n.id) ?? stepOf.get(n.id) ?? -1),
+  }));
+  const plan = planMemory(planned);
+  const valueNames = new Map<number, number>();
+  let next = 0;
+  for (const n of nodes) if (n.op !== 'parameter') valueNames.set(n.id, next++);
+  const tensors: ArenaTensor[] = tensorNodes.map((n) => ({
+    id: n.id,
+    label: `%${valueNames.get(n.id)} ${n.module}`,
+    shape: n.type.shape.slice(1) as number[],
+    offset: plan.offsets.get(n.id)!,
+    bytes: alignUp(elementsPerItem(n.type) * 4),
+  }));
+
+  const perImageShape = (n: Node) => n.type.shape.slice(1) as number[];
+  return {
+    kernels: [...kernels.values()],
+    launches,
+    tensors,
+    input: { tensor: inputNode.id, shape: perImageShape(inputNode) },
+    output: { tensor: resultTensor, shape: perImageShape(nodes[resultTensor]!) },
+    arenaBytesPerImage: plan.arenaBytes,
+    peakLiveBytesPerImage: plan.peakLiveBytes,
+    weights: weights.finish(),
+    parameters: nodes
+      .filter((n) => n.op === 'parameter')
+      .map((n) => ({ name: n.module, shape: n.type.shape as number[], role: n.attrs.role as ParameterInfo['role'] })),
+  };
+}
+
+function convSpec(node: Node, nodes: readonly Node[]): ConvKernelSpec {
+  const x = nodes[node.inputs[0]!]!.type.shape as [string, number, number, number];
+  const [, outChannels, outHeight, outWidth] = node.type.shape as [string, number, number, number];
+  const fused = node.op === 'fused_conv2d';
+  return {
+    kind: 'conv',
+    inChannels: x[1],
+    height: x[2],
+    width: x[3],
+    inputScale: fused ? (node.attrs.input_scale as number) : 1,
+    outChannels,
+    outHeight,
+    outWidth,
+    kernel: node.attrs.kernel as number,
+    stride: node.attrs.stride as number,
+    pad: node.attrs.pad as number,
+    hasBias: node.inputs.length >= 3,
+    termScales: fused ? (node.attrs.term_scales as number[]) : [],
+    selfIndex: fused ? (node.attrs.self_index as number) : 0,
+    relu: fused ? (node.attrs.relu as boolean) : false,
+  };
+}
+
+function elementwiseSpec(node: Node, nodes: readonly Node[]): ElementwiseKernelSpec {
+  const elements = elementsPerItem(node.type);
+  switch (node.op) {
+    case 'relu':
+    case 'add':
+      return { kind: node.op, elements };
+    case 'upsample_nearest': {
+      const [, c, h, w] = nodes[node.inputs[0]!]!.type.shape as [string, number, number, number];
+      return { kind: 'upsample_nearest', channels: c, height: h, width: w, scale: node.attrs.scale as number };
+    }
+    case 'batch_norm': {
+      const [, c, h, w] = node.type.shape as [string, number, number, number];
+      return { kind: 'batch_norm', channels: c, plane: h * w, eps: node.attrs.eps as number };
+    }
+    default:
+      throw new Error(`no kernel for ${node.op}`);
+  }
+}
+
+/** Assigns each weight value a region of the one weight buffer, once per (value, layout). */
+class WeightPacker {
+  private readonly entries: WeightEntry[] = [];
+  private readonly index = new Map<string, number>();
+  private bytes = 0;
+
+  constructor(private readonly nodes: readonly Node[]) {}
+
+  entry(id: number, layout: WeightLayout): Binding {
+    const key = `${id}:${layout}`;
+    let entry = this.index.get(key);
+    if (entry === undefined) {
+      const node = this.nodes[id]!;
+      const shape = node.type.shape as number[];
+      const bytes = alignUp(packedElements(shape, layout) * 4);
+      entry = this.entries.length;
+      this.entries.push({ source: this.sourceOf(node), shape, layout, offset: this.bytes, bytes });
+      this.bytes += bytes;
+      this.index.set(key, entry);
+    }
+    return { kind: 'weight', entry };
+  }
+
+  private sourceOf(node: Node): WeightSource {
+    const name = (i: number) => {
+      const input = this.nodes[node.inputs[i]!]!;
+      if (input.op !== 'parameter') throw new Error(`${node.op} of ${input.op} is not a loadable weight`);
+      return input.module;
+    };
+    const eps = node.attrs.eps as number;
+    switch (node.op) {
+      case 'parameter':
+        return { kind: 'parameter', name: node.module };
+      case 'fold_bn_weight':
+        return { kind: 'fold_bn_weight', weight: name(0), gamma: name(1), variance: name(2), eps };
+      case 'fold_bn_bias':
+        return { kind: 'fold_bn_bias', gamma: name(0), beta: name(1), mean: name(2), variance: name(3), ...(node.inputs.length > 4 ? { bias: name(4) } : {}), eps };
+      default:
+        throw new Error(`${node.op} is not a weight`);
+    }
+  }
+
+  finish() {
+    return { bytes: this.bytes, entries: this.entries };
+  }
+}
+
+/** Elements a layout stores for a value of `shape` (padding included). */
+export function packedElements(shape: readonly number[], layout: WeightLayout): number {
+  const count = shape.reduce((n, d) => n * d, 1);
+  if (layout === 'plain') return count;
+  const out = shape[0]!;
+  const padded = Math.ceil(out / 4) * 4;
+  return (count / out) * padded;
+}

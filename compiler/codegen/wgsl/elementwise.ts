@@ -1,0 +1,98 @@
+import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bindings.ts';
+
+/** Ops left unfused by the passes (e.g. in hand-written graphs), one element per loop iteration. */
+export type ElementwiseKernelSpec =
+  | { readonly kind: 'relu'; readonly elements: number }
+  | { readonly kind: 'add'; readonly elements: number }
+  | { readonly kind: 'upsample_nearest'; readonly channels: number; readonly height: number; readonly width: number; readonly scale: number }
+  | { readonly kind: 'batch_norm'; readonly channels: number; readonly plane: number; readonly eps: number };
+
+/** Workgroups cap: threads loop over the rest, so any batch fits the dispatch limits. */
+export const maxElementwiseGroups = 4096;
+const threads = 256;
+
+export function elementwiseBindings(spec: ElementwiseKernelSpec): KernelBinding[] {
+  const arena = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
+  const weight = (name: string): KernelBinding => ({ name, access: 'read', element: 'f32' });
+  switch (spec.kind) {
+    case 'relu':
+    case 'upsample_nearest':
+      return [arena('out'), arena('x')];
+    case 'add':
+      return [arena('out'), arena('a'), arena('b')];
+    case 'batch_norm':
+      return [arena('out'), arena('x'), weight('gamma'), weight('beta'), weight('mean'), weight('variance')];
+  }
+}
+
+export function elementsPerImage(spec: ElementwiseKernelSpec): number {
+  switch (spec.kind) {
+    case 'relu':
+    case 'add':
+      return spec.elements;
+    case 'upsample_nearest':
+      return spec.channels * spec.height * spec.scale * spec.width * spec.scale;
+    case 'batch_norm':
+      return spec.channels * spec.plane;
+  }
+}
+
+export function describeElementwise(spec: ElementwiseKernelSpec): string {
+  switch (spec.kind) {
+    case 'relu':
+    case 'add':
+      return `${spec.kind} of ${spec.elements} values per image`;
+    case 'upsample_nearest':
+      return `nearest upsample x${spec.scale} of ${spec.channels}x${spec.height}x${spec.width}`;
+    case 'batch_norm':
+      return `inference batch norm of ${spec.channels} channels x ${spec.plane}`;
+  }
+}
+
+export function generateElementwiseKernel(spec: ElementwiseKernelSpec): string {
+  let body: string;
+  switch (spec.kind) {
+    case 'relu':
+      body = 'out[i] = max(x[i], 0.0);';
+      break;
+    case 'add':
+      body = 'out[i] = a[i] + b[i];';
+      break;
+    case 'upsample_nearest': {
+      const w = spec.width * spec.scale;
+      const h = spec.height * spec.scale;
+      body = [
+        `let ox = i % ${u32(w)};`,
+        `    let oy = (i / ${u32(w)}) % ${u32(h)};`,
+        `    let plane = i / ${u32(w * h)};`,
+        `    out[i] = x[(plane * ${u32(spec.height)} + oy / ${u32(spec.scale)}) * ${u32(spec.width)} + ox / ${u32(spec.scale)}];`,
+      ].join('\n');
+      break;
+    }
+    case 'batch_norm':
+      body = [
+        `let c = (i / ${u32(spec.plane)}) % ${u32(spec.channels)};`,
+        `    out[i] = (x[i] - mean[c]) / sqrt(variance[c] + ${spec.eps.toExponential()}) * gamma[c] + beta[c];`,
+      ].join('\n');
+      break;
+  }
+  return `${generatorHeader('compiler/codegen/wgsl/elementwise.ts', describeElementwise(spec))}
+
+${declareBindings(elementwiseBindings(spec))}
+
+const ELEMENTS_PER_IMAGE: u32 = ${u32(elementsPerImage(spec))};
+
+@compute @workgroup_size(${threads})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+  let total = params.batch * ELEMENTS_PER_IMAGE;
+  let stride = groups.x * ${u32(threads)};
+  for (var i = gid.x; i < total; i = i + stride) {
+    ${body}
+  }
+}
+`;
+}
+
+export function elementwiseWorkgroups(spec: ElementwiseKernelSpec): { elementsPerImage: number; threads: number; maxGroups: number } {
+  return { elementsPerImage: elementsPerImage(spec), threads, maxGroups: maxElementwiseGroups };
+}

@@ -1,0 +1,83 @@
+import { existsSync, readdirSync } from 'node:fs';
+
+export type AdapterChoice = 'auto' | 'hardware' | 'lavapipe' | 'swiftshader';
+export const adapterChoices: readonly AdapterChoice[] = ['auto', 'hardware', 'lavapipe', 'swiftshader'];
+
+/** Software Vulkan drivers hrnetc can use when there is no GPU. */
+export const softwareIcds = {
+  lavapipe: '/usr/share/vulkan/icd.d/lvp_icd.json',
+  swiftshader: '/usr/lib/chromium/vk_swiftshader_icd.json',
+} as const;
+
+export const setupHint = 'run `bash scripts/setup-system.sh` (installs Mesa lavapipe, a software Vulkan driver) or use a machine with a GPU';
+
+export class NoAdapterError extends Error {}
+
+export interface GpuContext {
+  readonly device: GPUDevice;
+  readonly adapterDescription: string;
+  readonly isSoftware: boolean;
+  readonly limits: GPUSupportedLimits;
+}
+
+const icdDirectories = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
+
+function systemHasIcd(): boolean {
+  return icdDirectories.some((dir) => existsSync(dir) && readdirSync(dir).some((f) => f.endsWith('.json')));
+}
+
+let navigatorGpu: GPU | undefined;
+let chosenIcd: string | undefined;
+
+/**
+ * The WebGPU entry point: navigator.gpu in a browser, Dawn (npm `webgpu`) in Node. In Node the Vulkan
+ * driver must be chosen before Dawn starts, so the choice is made once per process: a user's
+ * VK_ICD_FILENAMES wins; otherwise `auto` lets the Vulkan loader find every installed driver (a GPU's
+ * driver is preferred over lavapipe), falling back to SwiftShader from Debian's chromium.
+ */
+async function gpuEntry(choice: AdapterChoice): Promise<GPU> {
+  const browser = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (browser) return browser;
+  if (navigatorGpu) {
+    if (choice !== 'auto' && choice !== 'hardware' && chosenIcd !== softwareIcds[choice]) {
+      throw new NoAdapterError(`this process already started WebGPU with another driver; --adapter ${choice} needs a new process`);
+    }
+    return navigatorGpu;
+  }
+  if (!process.env.VK_ICD_FILENAMES) {
+    if (choice === 'lavapipe' || choice === 'swiftshader') {
+      const icd = softwareIcds[choice];
+      if (!existsSync(icd)) throw new NoAdapterError(`--adapter ${choice} needs ${icd}, which is not installed; ${setupHint}`);
+      process.env.VK_ICD_FILENAMES = icd;
+    } else if (choice === 'auto' && !systemHasIcd() && existsSync(softwareIcds.swiftshader)) {
+      process.env.VK_ICD_FILENAMES = softwareIcds.swiftshader;
+    }
+  }
+  chosenIcd = process.env.VK_ICD_FILENAMES;
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  navigatorGpu = create([]);
+  return navigatorGpu;
+}
+
+/** Opens a device with the adapter's own limits for buffer sizes, bindings and workgroup memory. */
+export async function openGpu(choice: AdapterChoice = 'auto'): Promise<GpuContext> {
+  const gpu = await gpuEntry(choice);
+  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${setupHint}`);
+  const info = adapter.info;
+  const description = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
+  const isSoftware = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  if (choice === 'hardware' && isSoftware) throw new NoAdapterError(`--adapter hardware: only a software adapter is available (${description})`);
+  const wanted = [
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupStorageSize',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupSizeX',
+  ] as const;
+  const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
+  const device = await adapter.requestDevice({ requiredLimits });
+  return { device, adapterDescription: description, isSoftware, limits: device.limits };
+}

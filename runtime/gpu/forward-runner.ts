@@ -1,0 +1,188 @@
+import type { ForwardProgram } from '../program.ts';
+import type { GpuContext } from './adapter.ts';
+
+export type WaitMode = 'map' | 'sleep';
+
+/**
+ * Runs a generated forward program: pipelines are created once (asynchronously), weights are
+ * uploaded once, and each batch chunk is one command buffer with every dispatch and the read-back.
+ */
+export class ForwardRunner {
+  private arena: GPUBuffer | undefined;
+  private arenaImages = 0;
+  private readonly bindGroups = new Map<number, GPUBindGroup[]>();
+  private readonly uniform: GPUBuffer;
+  private lastRunMs = 0;
+
+  private constructor(
+    private readonly gpu: GpuContext,
+    private readonly program: ForwardProgram,
+    private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
+    private readonly weights: GPUBuffer,
+    private readonly weightEntries: readonly { offset: number; bytes: number }[],
+    /** Largest batch one command buffer may run (buffer, binding and dispatch limits). */
+    readonly maxChunk: number,
+  ) {
+    this.uniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  static async create(
+    gpu: GpuContext,
+    program: ForwardProgram,
+    kernels: ReadonlyMap<string, string>,
+    weightData: Float32Array,
+    weightEntries: readonly { offset: number; bytes: number }[],
+  ): Promise<ForwardRunner> {
+    const { device, limits } = gpu;
+    for (const entry of weightEntries) {
+      if (entry.bytes > limits.maxStorageBufferBindingSize) {
+        throw new Error(`a weight of ${entry.bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize})`);
+      }
+    }
+    const maxChunk = largestChunk(program, limits);
+    if (maxChunk < 1) {
+      throw new Error(
+        `one image needs more GPU memory per binding or buffer than this adapter allows (arena ${program.arenaBytesPerImage} bytes; maxBufferSize ${limits.maxBufferSize}, maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
+      );
+    }
+    const names = [...new Set(program.dispatches.map((d) => d.kernel))];
+    device.pushErrorScope('validation');
+    const pipelines = await Promise.all(
+      names.map(async (name) => {
+        const code = kernels.get(name);
+        if (code === undefined) throw new Error(`kernel ${name} is missing from the program's kernels/`);
+        const module = device.createShaderModule({ code, label: name });
+        const info = await module.getCompilationInfo();
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length > 0) {
+          throw new Error(`kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+        }
+        return [name, await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name })] as const;
+      }),
+    );
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`creating pipelines failed: ${error.message}`);
+    const weights = device.createBuffer({ size: Math.max(16, weightData.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'weights' });
+    device.queue.writeBuffer(weights, 0, ownBuffer(weightData));
+    return new ForwardRunner(gpu, program, new Map(pipelines), weights, weightEntries, maxChunk);
+  }
+
+  /**
+   * Runs `batch` images (NCHW float32, per-image shape program.input.shape) and returns the output.
+   * `wait: 'sleep'` sleeps for most of the previous run's time before mapping the result, so the JS
+   * thread does not spin while a software adapter's worker threads need the cores.
+   */
+  async run(input: Float32Array, batch: number, wait: WaitMode = 'map'): Promise<Float32Array> {
+    const inputPerImage = this.program.input.shape.reduce((n, d) => n * d, 1);
+    const outputPerImage = this.program.output.shape.reduce((n, d) => n * d, 1);
+    if (input.length !== inputPerImage * batch) {
+      throw new Error(`input has ${input.length} values; ${batch} images of ${this.program.input.shape.join('x')} need ${inputPerImage * batch}`);
+    }
+    const output = new Float32Array(outputPerImage * batch);
+    for (let start = 0; start < batch; start += this.maxChunk) {
+      const chunk = Math.min(this.maxChunk, batch - start);
+      const result = await this.runChunk(input.subarray(start * inputPerImage, (start + chunk) * inputPerImage), chunk, wait);
+      output.set(result, start * outputPerImage);
+    }
+    return output;
+  }
+
+  private async runChunk(input: Float32Array, chunk: number, wait: WaitMode): Promise<Float32Array> {
+    const { device } = this.gpu;
+    const arena = this.arenaFor(chunk);
+    const inputTensor = this.tensor(this.program.input.tensor);
+    const outputTensor = this.tensor(this.program.output.tensor);
+    const outputBytes = this.program.output.shape.reduce((n, d) => n * d, 1) * 4 * chunk;
+    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([chunk, 0, 0, 0]));
+    device.queue.writeBuffer(arena, inputTensor.offset * chunk, ownBuffer(input));
+    const readback = device.createBuffer({ size: outputBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    const groups = this.bindGroupsFor(chunk, arena);
+    this.program.dispatches.forEach((dispatch, i) => {
+      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+      pass.setBindGroup(0, groups[i]!);
+      const [x, y, z] = dispatch.workgroups(chunk);
+      pass.dispatchWorkgroups(x, y, z);
+    });
+    pass.end();
+    encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
+    const started = performance.now();
+    device.queue.submit([encoder.finish()]);
+    if (wait === 'sleep' && this.lastRunMs > 4) await new Promise((resolve) => setTimeout(resolve, this.lastRunMs * 0.9));
+    await readback.mapAsync(GPUMapMode.READ);
+    this.lastRunMs = performance.now() - started;
+    const result = new Float32Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    readback.destroy();
+    return result;
+  }
+
+  private tensor(id: number) {
+    const tensor = this.program.tensors.find((t) => t.id === id);
+    if (!tensor) throw new Error(`tensor ${id} is not in the program's arena`);
+    return tensor;
+  }
+
+  private arenaFor(chunk: number): GPUBuffer {
+    if (!this.arena || this.arenaImages < chunk) {
+      this.arena?.destroy();
+      this.bindGroups.clear();
+      this.arena = this.gpu.device.createBuffer({
+        size: Math.max(16, this.program.arenaBytesPerImage * chunk),
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+        label: 'arena',
+      });
+      this.arenaImages = chunk;
+    }
+    return this.arena;
+  }
+
+  private bindGroupsFor(chunk: number, arena: GPUBuffer): GPUBindGroup[] {
+    const cached = this.bindGroups.get(chunk);
+    if (cached) return cached;
+    const byId = new Map(this.program.tensors.map((t) => [t.id, t]));
+    const groups = this.program.dispatches.map((dispatch) =>
+      this.gpu.device.createBindGroup({
+        layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: this.uniform } },
+          ...dispatch.bindings.map((binding, i) => {
+            if (binding.kind === 'activation') {
+              const tensor = byId.get(binding.tensor)!;
+              return { binding: i + 1, resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk } };
+            }
+            const entry = this.weightEntries[binding.entry]!;
+            return { binding: i + 1, resource: { buffer: this.weights, offset: entry.offset, size: entry.bytes } };
+          }),
+        ],
+      }),
+    );
+    this.bindGroups.set(chunk, groups);
+    return groups;
+  }
+
+  destroy(): void {
+    this.arena?.destroy();
+    this.weights.destroy();
+    this.uniform.destroy();
+  }
+}
+
+/** The largest batch whose arena, per-tensor bindings and workgroup counts fit the device limits. */
+export function largestChunk(program: ForwardProgram, limits: GPUSupportedLimits): number {
+  const largestTensor = Math.max(...program.tensors.map((t) => t.bytes));
+  let chunk = Math.min(
+    Math.floor(limits.maxBufferSize / Math.max(1, program.arenaBytesPerImage)),
+    Math.floor(limits.maxStorageBufferBindingSize / Math.max(1, largestTensor)),
+    1024,
+  );
+  const fits = (c: number) => program.dispatches.every((d) => d.workgroups(c).every((n) => n <= limits.maxComputeWorkgroupsPerDimension));
+  while (chunk > 0 && !fits(chunk)) chunk = Math.floor(chunk / 2);
+  return chunk;
+}
+
+/** npm `webgpu` rejects SharedArrayBuffer-backed arrays: upload from an ordinary ArrayBuffer. */
+function ownBuffer(data: Float32Array): Float32Array {
+  return data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
+}

@@ -1,0 +1,99 @@
+/**
+ * The contract between the compiler and the runtime: what a generated forward.ts and manifest.json
+ * contain. The runtime depends on these types only, never on the compiler.
+ */
+
+/** An activation tensor's place in the arena, per image: the arena holds `batch` copies of each. */
+export interface ArenaTensor {
+  readonly id: number;
+  /** The IR value and module it holds, for humans (`%12 stage2.0.branches.0.0.conv1`). */
+  readonly label: string;
+  /** Per image, e.g. [C, H, W]. */
+  readonly shape: readonly number[];
+  /** Byte offset per image: the tensor starts at offset × batch. A multiple of 256. */
+  readonly offset: number;
+  /** Bytes per image, a multiple of 256 (the tensor uses the first 4·C·H·W of them). */
+  readonly bytes: number;
+}
+
+export type Binding =
+  | { readonly kind: 'activation'; readonly tensor: number }
+  | { readonly kind: 'weight'; readonly entry: number };
+
+export interface Dispatch {
+  readonly kernel: string;
+  /** The official module this launch computes. */
+  readonly module: string;
+  /** Bound in order at @binding(1), @binding(2), …; @binding(0) is the uniform with the batch size. */
+  readonly bindings: readonly Binding[];
+  /** Workgroup counts for a batch size. */
+  readonly workgroups: (batch: number) => readonly [number, number, number];
+}
+
+export interface ForwardProgram {
+  readonly experiment: string;
+  readonly input: { readonly tensor: number; readonly shape: readonly number[] };
+  readonly output: { readonly tensor: number; readonly shape: readonly number[] };
+  /** Arena bytes per image; the arena for a batch is this × batch. */
+  readonly arenaBytesPerImage: number;
+  readonly tensors: readonly ArenaTensor[];
+  readonly dispatches: readonly Dispatch[];
+}
+
+/** How a packed weight is computed from official parameters (in float64, once, at load time). */
+export type WeightSource =
+  | { readonly kind: 'parameter'; readonly name: string }
+  | { readonly kind: 'fold_bn_weight'; readonly weight: string; readonly gamma: string; readonly variance: string; readonly eps: number }
+  | {
+      readonly kind: 'fold_bn_bias';
+      readonly gamma: string;
+      readonly beta: string;
+      readonly mean: string;
+      readonly variance: string;
+      readonly bias?: string;
+      readonly eps: number;
+    };
+
+/**
+ * How the values are laid out in the weight buffer: `conv-gemm` stores a conv weight [O, I, k, k]
+ * as [I·k·k][O padded to 4] so kernels read four output channels as one vec4; `vector` pads a
+ * length-O vector to a multiple of 4; `plain` keeps the official layout.
+ */
+export type WeightLayout = 'conv-gemm' | 'vector' | 'plain';
+
+export interface WeightEntry {
+  readonly source: WeightSource;
+  /** Shape of the source value in official layout. */
+  readonly shape: readonly number[];
+  readonly layout: WeightLayout;
+  /** Byte offset in the weight buffer, a multiple of 256. */
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+export interface ParameterInfo {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly role: 'weight' | 'bias' | 'running_mean' | 'running_var';
+}
+
+export interface KernelInfo {
+  readonly name: string;
+  readonly file: string;
+  readonly description: string;
+}
+
+export interface Manifest {
+  readonly format: 'hrnetc-manifest';
+  readonly version: 1;
+  readonly experiment: string;
+  readonly model: string;
+  /** The resolved experiment config (absent for an .ir input). */
+  readonly config?: unknown;
+  /** Every official parameter the program needs, in state_dict order. */
+  readonly parameters: readonly ParameterInfo[];
+  readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
+  readonly kernels: readonly KernelInfo[];
+  readonly arena: { readonly bytesPerImage: number; readonly peakLiveBytesPerImage: number; readonly tensors: number };
+  readonly dispatches: number;
+}

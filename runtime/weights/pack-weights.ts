@@ -1,0 +1,102 @@
+import type { ParameterInfo, WeightEntry, WeightLayout } from '../program.ts';
+import type { NamedTensor, TensorMap } from './safetensors.ts';
+
+export class WeightMismatchError extends Error {
+  constructor(
+    readonly missing: readonly string[],
+    readonly wrongShape: readonly string[],
+    readonly unexpected: readonly string[],
+  ) {
+    const parts = [
+      missing.length ? `missing ${missing.length}: ${preview(missing)}` : '',
+      wrongShape.length ? `wrong shape ${wrongShape.length}: ${preview(wrongShape)}` : '',
+      unexpected.length ? `unexpected ${unexpected.length}: ${preview(unexpected)}` : '',
+    ].filter(Boolean);
+    super(`weights do not match the model (${parts.join('; ')})`);
+  }
+}
+
+function preview(names: readonly string[]): string {
+  return names.length > 6 ? `${names.slice(0, 6).join(', ')}, …` : names.join(', ');
+}
+
+/** PyTorch state_dict entries that the IR deliberately does not model. */
+export const ignoredKeySuffixes = ['.num_batches_tracked'];
+
+/**
+ * Checks a weight file against the parameters the program needs, by official name: every missing,
+ * wrong-shaped and unexpected key is reported (unexpected ones only when `strict`).
+ */
+export function checkWeights(parameters: readonly ParameterInfo[], tensors: TensorMap, strict = true): void {
+  const expected = new Map(parameters.map((p) => [p.name, p.shape]));
+  const missing = parameters.filter((p) => !tensors.has(p.name)).map((p) => p.name);
+  const wrongShape = parameters
+    .filter((p) => tensors.has(p.name) && !sameShape(tensors.get(p.name)!.shape, p.shape))
+    .map((p) => `${p.name} (file ${tensors.get(p.name)!.shape.join('x')}, model ${p.shape.join('x')})`);
+  const unexpected = strict ? [...tensors.keys()].filter((k) => !expected.has(k) && !ignoredKeySuffixes.some((s) => k.endsWith(s))) : [];
+  if (missing.length || wrongShape.length || unexpected.length) throw new WeightMismatchError(missing, wrongShape, unexpected);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * Computes every packed weight from the official parameters in float64 (BN folding happens here,
+ * once), lays it out as the kernels read it and returns the contents of the weight buffer.
+ */
+export function packWeights(entries: readonly WeightEntry[], totalBytes: number, tensors: TensorMap): Float32Array {
+  const buffer = new Float32Array(totalBytes / 4);
+  const get = (name: string): NamedTensor => {
+    const tensor = tensors.get(name);
+    if (!tensor) throw new WeightMismatchError([name], [], []);
+    return tensor;
+  };
+  for (const entry of entries) {
+    const values = computeSource(entry, get);
+    layOut(values, entry.shape, entry.layout, buffer.subarray(entry.offset / 4, (entry.offset + entry.bytes) / 4));
+  }
+  return buffer;
+}
+
+function computeSource(entry: WeightEntry, get: (name: string) => NamedTensor): Float64Array {
+  const source = entry.source;
+  switch (source.kind) {
+    case 'parameter':
+      return Float64Array.from(get(source.name).data);
+    case 'fold_bn_weight': {
+      const weight = get(source.weight).data;
+      const gamma = get(source.gamma).data;
+      const variance = get(source.variance).data;
+      const perOut = weight.length / gamma.length;
+      const out = new Float64Array(weight.length);
+      for (let i = 0; i < weight.length; i++) {
+        const c = Math.floor(i / perOut);
+        out[i] = weight[i]! * (gamma[c]! / Math.sqrt(variance[c]! + source.eps));
+      }
+      return out;
+    }
+    case 'fold_bn_bias': {
+      const gamma = get(source.gamma).data;
+      const beta = get(source.beta).data;
+      const mean = get(source.mean).data;
+      const variance = get(source.variance).data;
+      const bias = source.bias ? get(source.bias).data : undefined;
+      return Float64Array.from(beta, (b, c) => b + ((bias?.[c] ?? 0) - mean[c]!) * (gamma[c]! / Math.sqrt(variance[c]! + source.eps)));
+    }
+  }
+}
+
+/** Writes values (official layout) into `target` in the kernel's layout; padding stays zero. */
+function layOut(values: Float64Array, shape: readonly number[], layout: WeightLayout, target: Float32Array): void {
+  if (layout !== 'conv-gemm') {
+    for (let i = 0; i < values.length; i++) target[i] = values[i]!;
+    return;
+  }
+  const out = shape[0]!;
+  const perOut = values.length / out;
+  const padded = Math.ceil(out / 4) * 4;
+  for (let o = 0; o < out; o++) {
+    for (let k = 0; k < perOut; k++) target[k * padded + o] = values[o * perOut + k]!;
+  }
+}
