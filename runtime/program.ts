@@ -43,7 +43,13 @@ export interface ForwardProgram {
 /** How a packed weight is computed from official parameters (in float64, once, at load time). */
 export type WeightSource =
   | { readonly kind: 'parameter'; readonly name: string }
-  | { readonly kind: 'fold_bn_weight'; readonly weight: string; readonly gamma: string; readonly variance: string; readonly eps: number }
+  | {
+      readonly kind: 'fold_bn_weight';
+      readonly weight: string;
+      readonly gamma: string;
+      readonly variance: string;
+      readonly eps: number;
+    }
   | {
       readonly kind: 'fold_bn_bias';
       readonly gamma: string;
@@ -94,6 +100,10 @@ export interface Manifest {
   readonly parameters: readonly ParameterInfo[];
   readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
   readonly kernels: readonly KernelInfo[];
-  readonly arena: { readonly bytesPerImage: number; readonly peakLiveBytesPerImage: number; readonly tensors: number };
+  readonly arena: {
+    readonly bytesPerImage: number;
+    readonly peakLiveBytesPerImage: number;
+    readonly tensors: number;
+  };
   readonly dispatches: number;
 }

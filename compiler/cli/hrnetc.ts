@@ -1,6 +1,7 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { exitCodes, runProgram } from '../../common/cli.ts';
 import { dumpConfig } from '../config/dump-config.ts';
 import { loadExperiment } from '../config/load-experiment.ts';
 import { readTextSource } from '../config/read-source.ts';
@@ -10,7 +11,7 @@ import { parseGraph } from '../ir/parse.ts';
 import { summarize, summaryToText } from '../ir/summary.ts';
 import { type CompileInput, type EmitKind, emitArtifacts, emitKinds, lowerExperiment } from '../pipeline.ts';
 import { printDiagnostics } from './diagnostics-output.ts';
-import { addDirectoryOptions, type DirectoryFlags, exitCodes, runProgram } from './program.ts';
+import { addDirectoryOptions, type DirectoryFlags } from './directory-options.ts';
 
 const program = new Command('hrnetc')
   .description('Compile HRNet experiment files (or .ir graphs) into inspectable IR and WebGPU programs')
@@ -20,6 +21,7 @@ interface CompileFlags extends DirectoryFlags {
   out: string;
   emit: string;
   summary?: boolean;
+  dumpIrAfter?: string;
 }
 
 addDirectoryOptions(
@@ -34,18 +36,36 @@ addDirectoryOptions(
         emitKinds.join(','),
       ),
     )
-    .option('--summary', 'print the per-layer summary table to stdout'),
+    .option('--summary', 'print the per-layer summary table to stdout')
+    .option('--dump-ir-after <regex>', 'also write the IR after each pass whose name matches, to ir-after/'),
 ).action(async (input: string, overrides: string[], flags: CompileFlags) => {
   const kinds = parseEmitKinds(flags.emit);
   if (!kinds) return;
+  let dumpIrAfter: RegExp | undefined;
+  try {
+    dumpIrAfter = flags.dumpIrAfter === undefined ? undefined : new RegExp(flags.dumpIrAfter);
+  } catch {
+    process.stderr.write(
+      `error: --dump-ir-after: '${flags.dumpIrAfter}' is not a valid regular expression\n`,
+    );
+    process.exitCode = exitCodes.usage;
+    return;
+  }
   const compileInput = readInput(input, overrides, flags);
   if (!compileInput) return;
   if (flags.summary) process.stdout.write(summaryToText(summarize(compileInput.graph)));
   const name = compileInput.experiment?.name ?? basename(input, extname(input));
   const outDir = join(flags.out, name);
-  const artifacts = await emitArtifacts(compileInput, kinds);
+  const artifacts = await emitArtifacts(compileInput, kinds, dumpIrAfter ? { dumpIrAfter } : {});
   for (const artifact of artifacts) writeFileAtomic(join(outDir, artifact.path), artifact.content);
-  process.stderr.write(`hrnetc: wrote ${artifacts.map((a) => a.path).join(', ')} to ${outDir}/\n`);
+  const kernels = artifacts.filter((a) => a.path.startsWith('kernels/')).length;
+  const listed = artifacts
+    .filter((a) => !a.path.startsWith('kernels/') && !a.path.startsWith('ir-after/'))
+    .map((a) => a.path);
+  if (kernels > 0) listed.push(`kernels/ (${kernels} kernels)`);
+  const dumps = artifacts.filter((a) => a.path.startsWith('ir-after/')).length;
+  if (dumps > 0) listed.push(`ir-after/ (${dumps} dumps)`);
+  process.stderr.write(`hrnetc: wrote ${listed.join(', ')} to ${outDir}/\n`);
 });
 
 addDirectoryOptions(

@@ -1,14 +1,36 @@
 import { createHash } from 'node:crypto';
-import type { ArenaTensor, Binding, ParameterInfo, WeightEntry, WeightLayout, WeightSource } from '../../runtime/program.ts';
+import type {
+  ArenaTensor,
+  Binding,
+  ParameterInfo,
+  WeightEntry,
+  WeightLayout,
+  WeightSource,
+} from '../../runtime/program.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
 import { alignUp, planMemory } from '../passes/memory-plan.ts';
 import { type ConvKernelSpec, convWorkgroups, describeConv, generateConvKernel } from './wgsl/conv-gemm.ts';
-import { describeElementwise, type ElementwiseKernelSpec, elementwiseWorkgroups, generateElementwiseKernel } from './wgsl/elementwise.ts';
+import {
+  describeElementwise,
+  type ElementwiseKernelSpec,
+  elementwiseWorkgroups,
+  generateElementwiseKernel,
+} from './wgsl/elementwise.ts';
 
 export type WorkgroupFormula =
-  | { readonly kind: 'tiles'; readonly columnsPerImage: number; readonly columnsPerGroup: number; readonly rows: number }
-  | { readonly kind: 'grid-stride'; readonly elementsPerImage: number; readonly threads: number; readonly maxGroups: number };
+  | {
+      readonly kind: 'tiles';
+      readonly columnsPerImage: number;
+      readonly columnsPerGroup: number;
+      readonly rows: number;
+    }
+  | {
+      readonly kind: 'grid-stride';
+      readonly elementsPerImage: number;
+      readonly threads: number;
+      readonly maxGroups: number;
+    };
 
 export interface Launch {
   readonly kernel: string;
@@ -41,7 +63,8 @@ export interface KernelProgram {
 const computeOps = new Set(['fused_conv2d', 'conv2d', 'relu', 'add', 'upsample_nearest', 'batch_norm']);
 
 export function evaluateWorkgroups(formula: WorkgroupFormula, batch: number): [number, number, number] {
-  if (formula.kind === 'tiles') return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
+  if (formula.kind === 'tiles')
+    return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
   return [Math.min(Math.ceil((batch * formula.elementsPerImage) / formula.threads), formula.maxGroups), 1, 1];
 }
 
@@ -51,7 +74,11 @@ export function planKernels(graph: Graph): KernelProgram {
   const inputNode = nodes.find((n) => n.op === 'input');
   const outputs = nodes.filter((n) => n.op === 'output');
   if (!inputNode || outputs.length !== 1) throw new Error('a program needs exactly one input and one output');
-  const unsupported = nodes.filter((n) => !computeOps.has(n.op) && !['input', 'output', 'parameter', 'fold_bn_weight', 'fold_bn_bias'].includes(n.op));
+  const unsupported = nodes.filter(
+    (n) =>
+      !computeOps.has(n.op) &&
+      !['input', 'output', 'parameter', 'fold_bn_weight', 'fold_bn_bias'].includes(n.op),
+  );
   if (unsupported.length > 0) throw new Error(`no kernel for op ${unsupported[0]!.op}`);
   const schedule = nodes.filter((n) => computeOps.has(n.op));
   const resultTensor = outputs[0]!.inputs[0]!;
@@ -74,12 +101,20 @@ export function planKernels(graph: Graph): KernelProgram {
       if (bias !== undefined) bindings.push(weights.entry(bias, 'vector'));
       bindings.push(...terms.map(activation));
       const prefix = `conv${spec.kernel}x${spec.kernel}s${spec.stride}_${spec.inChannels}to${spec.outChannels}_${spec.outHeight}x${spec.outWidth}`;
-      return { ...base, kernel: addKernel(generateConvKernel(spec), describeConv(spec), prefix), bindings, workgroups: { kind: 'tiles', ...convWorkgroups(spec) } };
+      return {
+        ...base,
+        kernel: addKernel(generateConvKernel(spec), describeConv(spec), prefix),
+        bindings,
+        workgroups: { kind: 'tiles', ...convWorkgroups(spec) },
+      };
     }
     const spec = elementwiseSpec(node, nodes);
     const bindings: Binding[] = [activation(node.id)];
     if (node.op === 'batch_norm') {
-      bindings.push(activation(node.inputs[0]!), ...node.inputs.slice(1).map((i) => weights.entry(i, 'plain')));
+      bindings.push(
+        activation(node.inputs[0]!),
+        ...node.inputs.slice(1).map((i) => weights.entry(i, 'plain')),
+      );
     } else {
       bindings.push(...node.inputs.map(activation));
     }
@@ -128,7 +163,11 @@ export function planKernels(graph: Graph): KernelProgram {
     weights: weights.finish(),
     parameters: nodes
       .filter((n) => n.op === 'parameter')
-      .map((n) => ({ name: n.module, shape: n.type.shape as number[], role: n.attrs.role as ParameterInfo['role'] })),
+      .map((n) => ({
+        name: n.module,
+        shape: n.type.shape as number[],
+        role: n.attrs.role as ParameterInfo['role'],
+      })),
   };
 }
 
@@ -163,7 +202,13 @@ function elementwiseSpec(node: Node, nodes: readonly Node[]): ElementwiseKernelS
       return { kind: node.op, elements };
     case 'upsample_nearest': {
       const [, c, h, w] = nodes[node.inputs[0]!]!.type.shape as [string, number, number, number];
-      return { kind: 'upsample_nearest', channels: c, height: h, width: w, scale: node.attrs.scale as number };
+      return {
+        kind: 'upsample_nearest',
+        channels: c,
+        height: h,
+        width: w,
+        scale: node.attrs.scale as number,
+      };
     }
     case 'batch_norm': {
       const [, c, h, w] = node.type.shape as [string, number, number, number];
@@ -210,7 +255,15 @@ class WeightPacker {
       case 'fold_bn_weight':
         return { kind: 'fold_bn_weight', weight: name(0), gamma: name(1), variance: name(2), eps };
       case 'fold_bn_bias':
-        return { kind: 'fold_bn_bias', gamma: name(0), beta: name(1), mean: name(2), variance: name(3), ...(node.inputs.length > 4 ? { bias: name(4) } : {}), eps };
+        return {
+          kind: 'fold_bn_bias',
+          gamma: name(0),
+          beta: name(1),
+          mean: name(2),
+          variance: name(3),
+          ...(node.inputs.length > 4 ? { bias: name(4) } : {}),
+          eps,
+        };
       default:
         throw new Error(`${node.op} is not a weight`);
     }

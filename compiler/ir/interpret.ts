@@ -60,13 +60,18 @@ function evaluateNode(node: Node, values: readonly Tensor64[], inputs: Interpret
     case 'fold_bn_weight': {
       const [weight, gamma, variance] = args as [Tensor64, Tensor64, Tensor64];
       const perOut = weight.data.length / weight.shape[0]!;
-      return { shape, data: weight.data.map((v, i) => v * bnScale(gamma, variance, Math.floor(i / perOut), a.eps)) };
+      return {
+        shape,
+        data: weight.data.map((v, i) => v * bnScale(gamma, variance, Math.floor(i / perOut), a.eps)),
+      };
     }
     case 'fold_bn_bias': {
       const [gamma, beta, mean, variance, bias] = args as [Tensor64, Tensor64, Tensor64, Tensor64, Tensor64?];
       return {
         shape,
-        data: beta.data.map((b, c) => b + ((bias?.data[c] ?? 0) - mean.data[c]!) * bnScale(gamma, variance, c, a.eps)),
+        data: beta.data.map(
+          (b, c) => b + ((bias?.data[c] ?? 0) - mean.data[c]!) * bnScale(gamma, variance, c, a.eps),
+        ),
       };
     }
     case 'fused_conv2d': {
@@ -91,7 +96,8 @@ interface OpAttrs {
 
 function checked(shape: number[], data: Float64Array, what: string): Tensor64 {
   const expected = shape.reduce((n, d) => n * d, 1);
-  if (data.length !== expected) throw new Error(`${what} has ${data.length} values, expected ${expected} (${shape.join('x')})`);
+  if (data.length !== expected)
+    throw new Error(`${what} has ${data.length} values, expected ${expected} (${shape.join('x')})`);
   return { shape, data };
 }
 
@@ -99,12 +105,15 @@ function bnScale(gamma: Tensor64, variance: Tensor64, c: number, eps: number): n
   return gamma.data[c]! / Math.sqrt(variance.data[c]! + eps);
 }
 
-function batchNormInference([x, gamma, beta, mean, variance]: [Tensor64, Tensor64, Tensor64, Tensor64, Tensor64], eps: number): Tensor64 {
+function batchNormInference(
+  [x, gamma, beta, mean, variance]: [Tensor64, Tensor64, Tensor64, Tensor64, Tensor64],
+  eps: number,
+): Tensor64 {
   const [, channels, h, w] = x.shape as [number, number, number, number];
   const plane = h * w;
   const data = x.data.map((v, i) => {
     const c = Math.floor(i / plane) % channels;
-    return (v - mean.data[c]!) / Math.sqrt(variance.data[c]! + eps) * gamma.data[c]! + beta.data[c]!;
+    return ((v - mean.data[c]!) / Math.sqrt(variance.data[c]! + eps)) * gamma.data[c]! + beta.data[c]!;
   });
   return { shape: x.shape, data };
 }
@@ -123,7 +132,15 @@ function upsample(x: Tensor64, scale: number): Float64Array {
 }
 
 /** Direct convolution; the input is read nearest-upsampled by `inputScale`. */
-function conv2d(x: Tensor64, weight: Tensor64, bias: Tensor64 | undefined, shape: number[], stride: number, pad: number, inputScale: number): Tensor64 {
+function conv2d(
+  x: Tensor64,
+  weight: Tensor64,
+  bias: Tensor64 | undefined,
+  shape: number[],
+  stride: number,
+  pad: number,
+  inputScale: number,
+): Tensor64 {
   const [n, cin, h, w] = x.shape as [number, number, number, number];
   const [cout, , k] = weight.shape as [number, number, number];
   const [, , ho, wo] = shape as [number, number, number, number];
@@ -161,7 +178,13 @@ function conv2d(x: Tensor64, weight: Tensor64, bias: Tensor64 | undefined, shape
 }
 
 /** The fused sum: terms in order with the conv's own value at selfIndex, then ReLU if asked. */
-function epilogue(own: Tensor64, terms: readonly Tensor64[], scales: readonly number[], selfIndex: number, relu: boolean): Float64Array {
+function epilogue(
+  own: Tensor64,
+  terms: readonly Tensor64[],
+  scales: readonly number[],
+  selfIndex: number,
+  relu: boolean,
+): Float64Array {
   const [n, c, h, w] = own.shape as [number, number, number, number];
   const out = new Float64Array(own.data.length);
   const read = (index: number, plane: number, y: number, x: number): number => {

@@ -19,7 +19,14 @@ export interface OpDefinition {
 }
 
 /** Groups let passes match on what an op is rather than on long lists of names. */
-export type OpGroup = 'source' | 'sink' | 'convolution' | 'normalization' | 'elementwise' | 'resample' | 'weight_transform';
+export type OpGroup =
+  | 'source'
+  | 'sink'
+  | 'convolution'
+  | 'normalization'
+  | 'elementwise'
+  | 'resample'
+  | 'weight_transform';
 
 const same = (inputs: readonly TensorType[]) => inputs[0]!;
 
@@ -66,13 +73,16 @@ function upsampleType(inputs: readonly TensorType[], attrs: Attrs): TensorType |
 function foldedWeightType(inputs: readonly TensorType[]): TensorType | string {
   const [weight, gamma, variance] = inputs as [TensorType, TensorType, TensorType];
   const out = weight.shape[0];
-  if (gamma.shape[0] !== out || variance.shape[0] !== out) return `fold_bn_weight needs BN parameters of size ${out}`;
+  if (gamma.shape[0] !== out || variance.shape[0] !== out)
+    return `fold_bn_weight needs BN parameters of size ${out}`;
   return weight;
 }
 
 function foldedBiasType(inputs: readonly TensorType[]): TensorType | string {
   const channels = inputs[0]!.shape[0];
-  return inputs.every((t) => t.shape.length === 1 && t.shape[0] === channels) ? inputs[0]! : 'fold_bn_bias inputs must be vectors of one size';
+  return inputs.every((t) => t.shape.length === 1 && t.shape[0] === channels)
+    ? inputs[0]!
+    : 'fold_bn_bias inputs must be vectors of one size';
 }
 
 /**
@@ -88,13 +98,15 @@ function fusedConvType(inputs: readonly TensorType[], attrs: Attrs): TensorType 
   const conv = conv2dType([virtualInput, weight, bias], attrs);
   if (typeof conv === 'string') return conv.replace('conv2d', 'fused_conv2d');
   const scales = attrs.term_scales as readonly number[];
-  if (scales.length !== terms.length) return `fused_conv2d has ${terms.length} terms but ${scales.length} term_scales`;
+  if (scales.length !== terms.length)
+    return `fused_conv2d has ${terms.length} terms but ${scales.length} term_scales`;
   const selfIndex = attrs.self_index as number;
   if (!(selfIndex >= 0 && selfIndex <= terms.length)) return 'fused_conv2d self_index is outside the sum';
   for (const [i, term] of terms.entries()) {
     const scale = scales[i]!;
     const expected = conv.shape.map((d, axis) => (axis >= 2 && d !== 'N' ? d / scale : d));
-    if (!sameType(term, tensorType(expected))) return `fused_conv2d term ${i} must be ${expected.join('x')} (1/${scale} resolution)`;
+    if (!sameType(term, tensorType(expected)))
+      return `fused_conv2d term ${i} must be ${expected.join('x')} (1/${scale} resolution)`;
   }
   return conv;
 }
@@ -132,7 +144,15 @@ export const opDefinitions = {
   fused_conv2d: {
     group: 'convolution',
     arity: [3, 8],
-    attrs: { kernel: 'int', stride: 'int', pad: 'int', input_scale: 'int', relu: 'bool', self_index: 'int', term_scales: 'ints' },
+    attrs: {
+      kernel: 'int',
+      stride: 'int',
+      pad: 'int',
+      input_scale: 'int',
+      relu: 'bool',
+      self_index: 'int',
+      term_scales: 'ints',
+    },
     infer: fusedConvType,
   },
 } as const satisfies Record<string, OpDefinition>;

@@ -1,4 +1,11 @@
-import { consumers, eliminateDeadNodes, type Graph, GraphBuilder, type Node, type NodeSpec } from './graph.ts';
+import {
+  consumers,
+  eliminateDeadNodes,
+  type Graph,
+  GraphBuilder,
+  type Node,
+  type NodeSpec,
+} from './graph.ts';
 
 export interface RewriteContext {
   readonly original: Graph;
@@ -15,7 +22,10 @@ export interface RewriteContext {
  * return the id standing for it; returning undefined copies the node unchanged. Nodes that nothing
  * reads any more are dropped at the end.
  */
-export function rewriteGraph(graph: Graph, visit: (node: Node, context: RewriteContext) => number | undefined): Graph {
+export function rewriteGraph(
+  graph: Graph,
+  visit: (node: Node, context: RewriteContext) => number | undefined,
+): Graph {
   const builder = new GraphBuilder(graph.name);
   const newIds: number[] = [];
   const context: RewriteContext = {

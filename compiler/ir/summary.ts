@@ -25,7 +25,17 @@ export interface GraphSummary {
   readonly gflops: number;
   readonly activationBytesPerImage: number;
   readonly ops: Readonly<Partial<Record<Op, number>>>;
+  /** The inference program's memory plan, when one was made. */
+  readonly memory?: MemorySummary;
   readonly layers: readonly LayerSummary[];
+}
+
+export interface MemorySummary {
+  /** The planned activation arena per image (it scales linearly with the batch). */
+  readonly arenaBytesPerImage: number;
+  /** The most activation bytes live at once per image: the lower bound for any plan. */
+  readonly peakLiveBytesPerImage: number;
+  readonly dispatches: number;
 }
 
 function parameterCount(graph: Graph, node: Node, roles: readonly string[]): number {
@@ -44,7 +54,7 @@ function macsOf(graph: Graph, node: Node): number {
 }
 
 /** Per-layer and total parameters, MACs and activation sizes. */
-export function summarize(graph: Graph): GraphSummary {
+export function summarize(graph: Graph, memory?: MemorySummary): GraphSummary {
   const layers: LayerSummary[] = [];
   const ops: Partial<Record<Op, number>> = {};
   let buffers = 0;
@@ -76,6 +86,7 @@ export function summarize(graph: Graph): GraphSummary {
     gflops: Math.round((macs / 1024 ** 3) * 100) / 100,
     activationBytesPerImage: layers.reduce((n, l) => n + l.activationBytes, 0),
     ops: sortedOps,
+    ...(memory ? { memory } : {}),
     layers,
   };
 }
@@ -121,5 +132,11 @@ export function summaryToText(summary: GraphSummary): string {
       .map(([op, n]) => `${op} ${n}`)
       .join(', ')}`,
   );
+  if (summary.memory) {
+    const { arenaBytesPerImage, peakLiveBytesPerImage, dispatches } = summary.memory;
+    lines.push(
+      `inference: ${dispatches} dispatches; activation arena ${grouped(arenaBytesPerImage)} bytes per image (a batch of B needs B times that), peak live ${grouped(peakLiveBytesPerImage)}`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

@@ -10,7 +10,8 @@ export const eliminateIdentities: Pass = {
       if (node.op === 'upsample_nearest' && node.attrs.scale === 1) return mapped(node.inputs[0]!);
       if (node.op === 'relu') {
         const input = original.nodes[node.inputs[0]!]!;
-        if (input.op === 'relu' || (input.op === 'fused_conv2d' && input.attrs.relu === true)) return mapped(input.id);
+        if (input.op === 'relu' || (input.op === 'fused_conv2d' && input.attrs.relu === true))
+          return mapped(input.id);
       }
       return undefined;
     }),

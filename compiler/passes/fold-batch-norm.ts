@@ -15,7 +15,13 @@ export const foldBatchNorm: Pass = {
       const conv = original.nodes[node.inputs[0]!]!;
       if (conv.op !== 'conv2d' || consumers[conv.id]!.length !== 1) return undefined;
       const [x, weight, bias] = conv.inputs;
-      const [, gamma, beta, mean, variance] = node.inputs.map(mapped) as [number, number, number, number, number];
+      const [, gamma, beta, mean, variance] = node.inputs.map(mapped) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+      ];
       const eps = node.attrs.eps as number;
       const foldedWeight = emit({
         op: 'fold_bn_weight',

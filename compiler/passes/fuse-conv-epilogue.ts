@@ -52,7 +52,8 @@ function planFusions(graph: Graph): Map<number, Fusion> {
   const readers = graph.nodes.map(() => [] as number[]);
   for (const node of graph.nodes) for (const input of node.inputs) readers[input]!.push(node.id);
   const only = (id: number) => (readers[id]!.length === 1 ? graph.nodes[readers[id]![0]!]! : undefined);
-  const isBiasedConv = (node: Node | undefined): node is Node => node?.op === 'conv2d' && node.inputs.length === 3;
+  const isBiasedConv = (node: Node | undefined): node is Node =>
+    node?.op === 'conv2d' && node.inputs.length === 3;
   const fusions = new Map<number, Fusion>();
   const used = new Set<number>();
   const withRelu = (end: Node) => {
@@ -66,12 +67,19 @@ function planFusions(graph: Graph): Map<number, Fusion> {
     const next = only(end.id);
     if (next?.op === 'add' && next.inputs[0] === end.id) continue;
     const chain: Node[] = [end];
-    for (let first = graph.nodes[end.inputs[0]!]!; first.op === 'add' && readers[first.id]!.length === 1; first = graph.nodes[first.inputs[0]!]!) {
+    for (
+      let first = graph.nodes[end.inputs[0]!]!;
+      first.op === 'add' && readers[first.id]!.length === 1;
+      first = graph.nodes[first.inputs[0]!]!
+    ) {
       chain.unshift(first);
     }
     const termIds = [chain[0]!.inputs[0]!, ...chain.map((a) => a.inputs[1]!)];
-    const soleTerm = (id: number) => readers[id]!.length === 1 && !termIds.some((other, i) => other === id && termIds.indexOf(id) !== i);
-    let designated = termIds.findIndex((id) => isBiasedConv(graph.nodes[id]) && soleTerm(id) && !used.has(id));
+    const soleTerm = (id: number) =>
+      readers[id]!.length === 1 && !termIds.some((other, i) => other === id && termIds.indexOf(id) !== i);
+    let designated = termIds.findIndex(
+      (id) => isBiasedConv(graph.nodes[id]) && soleTerm(id) && !used.has(id),
+    );
     let inputScale = 1;
     let conv: Node | undefined;
     if (designated >= 0) {
@@ -80,7 +88,15 @@ function planFusions(graph: Graph): Map<number, Fusion> {
       designated = termIds.findIndex((id) => {
         const term = graph.nodes[id]!;
         const inner = graph.nodes[term.inputs[0] ?? -1];
-        return term.op === 'upsample_nearest' && soleTerm(id) && isBiasedConv(inner) && readers[inner.id]!.length === 1 && inner.attrs.kernel === 1 && inner.attrs.stride === 1 && inner.attrs.pad === 0;
+        return (
+          term.op === 'upsample_nearest' &&
+          soleTerm(id) &&
+          isBiasedConv(inner) &&
+          readers[inner.id]!.length === 1 &&
+          inner.attrs.kernel === 1 &&
+          inner.attrs.stride === 1 &&
+          inner.attrs.pad === 0
+        );
       });
       if (designated < 0) continue;
       const upsample = graph.nodes[termIds[designated]!]!;
@@ -91,18 +107,32 @@ function planFusions(graph: Graph): Map<number, Fusion> {
       .filter((_, i) => i !== designated)
       .map((id) => {
         const term = graph.nodes[id]!;
-        return term.op === 'upsample_nearest' && soleTerm(id) ? { node: term.inputs[0]!, scale: term.attrs.scale as number } : { node: id, scale: 1 };
+        return term.op === 'upsample_nearest' && soleTerm(id)
+          ? { node: term.inputs[0]!, scale: term.attrs.scale as number }
+          : { node: id, scale: 1 };
       });
     const relu = withRelu(end);
     used.add(conv.id);
-    fusions.set((relu ?? end).id, { conv, inputScale, terms, selfIndex: designated, relu: relu !== undefined });
+    fusions.set((relu ?? end).id, {
+      conv,
+      inputScale,
+      terms,
+      selfIndex: designated,
+      relu: relu !== undefined,
+    });
   }
 
   // Every other biased conv: fused with a ReLU that follows it alone, or on its own.
   for (const node of graph.nodes) {
     if (!isBiasedConv(node) || used.has(node.id)) continue;
     const relu = withRelu(node);
-    fusions.set((relu ?? node).id, { conv: node, inputScale: 1, terms: [], selfIndex: 0, relu: relu !== undefined });
+    fusions.set((relu ?? node).id, {
+      conv: node,
+      inputScale: 1,
+      terms: [],
+      selfIndex: 0,
+      relu: relu !== undefined,
+    });
   }
   return fusions;
 }

@@ -51,7 +51,9 @@ export function planMemory(tensors: readonly PlannedTensor[]): MemoryPlan {
   const steps = new Set(tensors.flatMap((t) => [t.firstStep, t.lastStep]));
   let peakLiveBytes = 0;
   for (const step of steps) {
-    const live = tensors.filter((t) => t.firstStep <= step && step <= t.lastStep).reduce((n, t) => n + alignUp(t.bytes), 0);
+    const live = tensors
+      .filter((t) => t.firstStep <= step && step <= t.lastStep)
+      .reduce((n, t) => n + alignUp(t.bytes), 0);
     peakLiveBytes = Math.max(peakLiveBytes, live);
   }
   return { offsets, arenaBytes, peakLiveBytes };

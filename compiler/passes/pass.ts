@@ -19,7 +19,11 @@ export interface PassDump {
  * Runs passes in order, verifying the graph after each one (a pass that breaks an invariant fails
  * here, naming itself) and keeping the printed IR after the passes whose name matches `dumpAfter`.
  */
-export function runPasses(graph: Graph, passes: readonly Pass[], dumpAfter?: RegExp): { graph: Graph; dumps: PassDump[] } {
+export function runPasses(
+  graph: Graph,
+  passes: readonly Pass[],
+  dumpAfter?: RegExp,
+): { graph: Graph; dumps: PassDump[] } {
   let current = graph;
   const dumps: PassDump[] = [];
   for (const pass of passes) {
@@ -30,7 +34,10 @@ export function runPasses(graph: Graph, passes: readonly Pass[], dumpAfter?: Reg
       throw new Error(`pass ${pass.name} produced ${(e as Error).message}`);
     }
     if (dumpAfter?.test(pass.name)) {
-      dumps.push({ pass: pass.name, text: printGraph(current, { header: [`IR after pass ${pass.name}: ${pass.description}`] }) });
+      dumps.push({
+        pass: pass.name,
+        text: printGraph(current, { header: [`IR after pass ${pass.name}: ${pass.description}`] }),
+      });
     }
   }
   return { graph: current, dumps };

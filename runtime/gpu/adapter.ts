@@ -1,4 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
+import { UserError } from '../../common/user-error.ts';
 
 export type AdapterChoice = 'auto' | 'hardware' | 'lavapipe' | 'swiftshader';
 export const adapterChoices: readonly AdapterChoice[] = ['auto', 'hardware', 'lavapipe', 'swiftshader'];
@@ -9,9 +10,10 @@ export const softwareIcds = {
   swiftshader: '/usr/lib/chromium/vk_swiftshader_icd.json',
 } as const;
 
-export const setupHint = 'run `bash scripts/setup-system.sh` (installs Mesa lavapipe, a software Vulkan driver) or use a machine with a GPU';
+export const setupHint =
+  'run `bash scripts/setup-system.sh` (installs Mesa lavapipe, a software Vulkan driver) or use a machine with a GPU';
 
-export class NoAdapterError extends Error {}
+export class NoAdapterError extends UserError {}
 
 export interface GpuContext {
   readonly device: GPUDevice;
@@ -40,14 +42,17 @@ async function gpuEntry(choice: AdapterChoice): Promise<GPU> {
   if (browser) return browser;
   if (navigatorGpu) {
     if (choice !== 'auto' && choice !== 'hardware' && chosenIcd !== softwareIcds[choice]) {
-      throw new NoAdapterError(`this process already started WebGPU with another driver; --adapter ${choice} needs a new process`);
+      throw new NoAdapterError(
+        `this process already started WebGPU with another driver; --adapter ${choice} needs a new process`,
+      );
     }
     return navigatorGpu;
   }
   if (!process.env.VK_ICD_FILENAMES) {
     if (choice === 'lavapipe' || choice === 'swiftshader') {
       const icd = softwareIcds[choice];
-      if (!existsSync(icd)) throw new NoAdapterError(`--adapter ${choice} needs ${icd}, which is not installed; ${setupHint}`);
+      if (!existsSync(icd))
+        throw new NoAdapterError(`--adapter ${choice} needs ${icd}, which is not installed; ${setupHint}`);
       process.env.VK_ICD_FILENAMES = icd;
     } else if (choice === 'auto' && !systemHasIcd() && existsSync(softwareIcds.swiftshader)) {
       process.env.VK_ICD_FILENAMES = softwareIcds.swiftshader;
@@ -66,9 +71,14 @@ export async function openGpu(choice: AdapterChoice = 'auto'): Promise<GpuContex
   const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
   if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${setupHint}`);
   const info = adapter.info;
-  const description = [info.vendor, info.architecture, info.description || info.device].filter(Boolean).join(' ');
-  const isSoftware = info.architecture === 'software' || /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
-  if (choice === 'hardware' && isSoftware) throw new NoAdapterError(`--adapter hardware: only a software adapter is available (${description})`);
+  const description = [info.vendor, info.architecture, info.description || info.device]
+    .filter(Boolean)
+    .join(' ');
+  const isSoftware =
+    info.architecture === 'software' ||
+    /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  if (choice === 'hardware' && isSoftware)
+    throw new NoAdapterError(`--adapter hardware: only a software adapter is available (${description})`);
   const wanted = [
     'maxStorageBufferBindingSize',
     'maxBufferSize',

@@ -23,7 +23,10 @@ export class ForwardRunner {
     /** Largest batch one command buffer may run (buffer, binding and dispatch limits). */
     readonly maxChunk: number,
   ) {
-    this.uniform = gpu.device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.uniform = gpu.device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
   }
 
   static async create(
@@ -36,7 +39,9 @@ export class ForwardRunner {
     const { device, limits } = gpu;
     for (const entry of weightEntries) {
       if (entry.bytes > limits.maxStorageBufferBindingSize) {
-        throw new Error(`a weight of ${entry.bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize})`);
+        throw new Error(
+          `a weight of ${entry.bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${limits.maxStorageBufferBindingSize})`,
+        );
       }
     }
     const maxChunk = largestChunk(program, limits);
@@ -55,14 +60,27 @@ export class ForwardRunner {
         const info = await module.getCompilationInfo();
         const errors = info.messages.filter((m) => m.type === 'error');
         if (errors.length > 0) {
-          throw new Error(`kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`);
+          throw new Error(
+            `kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`,
+          );
         }
-        return [name, await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' }, label: name })] as const;
+        return [
+          name,
+          await device.createComputePipelineAsync({
+            layout: 'auto',
+            compute: { module, entryPoint: 'main' },
+            label: name,
+          }),
+        ] as const;
       }),
     );
     const error = await device.popErrorScope();
     if (error) throw new Error(`creating pipelines failed: ${error.message}`);
-    const weights = device.createBuffer({ size: Math.max(16, weightData.byteLength), usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST, label: 'weights' });
+    const weights = device.createBuffer({
+      size: Math.max(16, weightData.byteLength),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      label: 'weights',
+    });
     device.queue.writeBuffer(weights, 0, ownBuffer(weightData));
     return new ForwardRunner(gpu, program, new Map(pipelines), weights, weightEntries, maxChunk);
   }
@@ -76,12 +94,18 @@ export class ForwardRunner {
     const inputPerImage = this.program.input.shape.reduce((n, d) => n * d, 1);
     const outputPerImage = this.program.output.shape.reduce((n, d) => n * d, 1);
     if (input.length !== inputPerImage * batch) {
-      throw new Error(`input has ${input.length} values; ${batch} images of ${this.program.input.shape.join('x')} need ${inputPerImage * batch}`);
+      throw new Error(
+        `input has ${input.length} values; ${batch} images of ${this.program.input.shape.join('x')} need ${inputPerImage * batch}`,
+      );
     }
     const output = new Float32Array(outputPerImage * batch);
     for (let start = 0; start < batch; start += this.maxChunk) {
       const chunk = Math.min(this.maxChunk, batch - start);
-      const result = await this.runChunk(input.subarray(start * inputPerImage, (start + chunk) * inputPerImage), chunk, wait);
+      const result = await this.runChunk(
+        input.subarray(start * inputPerImage, (start + chunk) * inputPerImage),
+        chunk,
+        wait,
+      );
       output.set(result, start * outputPerImage);
     }
     return output;
@@ -95,7 +119,10 @@ export class ForwardRunner {
     const outputBytes = this.program.output.shape.reduce((n, d) => n * d, 1) * 4 * chunk;
     device.queue.writeBuffer(this.uniform, 0, new Uint32Array([chunk, 0, 0, 0]));
     device.queue.writeBuffer(arena, inputTensor.offset * chunk, ownBuffer(input));
-    const readback = device.createBuffer({ size: outputBytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    const readback = device.createBuffer({
+      size: outputBytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     const groups = this.bindGroupsFor(chunk, arena);
@@ -109,7 +136,8 @@ export class ForwardRunner {
     encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
     const started = performance.now();
     device.queue.submit([encoder.finish()]);
-    if (wait === 'sleep' && this.lastRunMs > 4) await new Promise((resolve) => setTimeout(resolve, this.lastRunMs * 0.9));
+    if (wait === 'sleep' && this.lastRunMs > 4)
+      await new Promise((resolve) => setTimeout(resolve, this.lastRunMs * 0.9));
     await readback.mapAsync(GPUMapMode.READ);
     this.lastRunMs = performance.now() - started;
     const result = new Float32Array(readback.getMappedRange().slice(0));
@@ -150,10 +178,16 @@ export class ForwardRunner {
           ...dispatch.bindings.map((binding, i) => {
             if (binding.kind === 'activation') {
               const tensor = byId.get(binding.tensor)!;
-              return { binding: i + 1, resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk } };
+              return {
+                binding: i + 1,
+                resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk },
+              };
             }
             const entry = this.weightEntries[binding.entry]!;
-            return { binding: i + 1, resource: { buffer: this.weights, offset: entry.offset, size: entry.bytes } };
+            return {
+              binding: i + 1,
+              resource: { buffer: this.weights, offset: entry.offset, size: entry.bytes },
+            };
           }),
         ],
       }),
@@ -177,7 +211,10 @@ export function largestChunk(program: ForwardProgram, limits: GPUSupportedLimits
     Math.floor(limits.maxStorageBufferBindingSize / Math.max(1, largestTensor)),
     1024,
   );
-  const fits = (c: number) => program.dispatches.every((d) => d.workgroups(c).every((n) => n <= limits.maxComputeWorkgroupsPerDimension));
+  const fits = (c: number) =>
+    program.dispatches.every((d) =>
+      d.workgroups(c).every((n) => n <= limits.maxComputeWorkgroupsPerDimension),
+    );
   while (chunk > 0 && !fits(chunk)) chunk = Math.floor(chunk / 2);
   return chunk;
 }

@@ -1,7 +1,8 @@
+import { UserError } from '../../common/user-error.ts';
 import type { ParameterInfo, WeightEntry, WeightLayout } from '../program.ts';
 import type { NamedTensor, TensorMap } from './safetensors.ts';
 
-export class WeightMismatchError extends Error {
+export class WeightMismatchError extends UserError {
   constructor(
     readonly missing: readonly string[],
     readonly wrongShape: readonly string[],
@@ -33,8 +34,11 @@ export function checkWeights(parameters: readonly ParameterInfo[], tensors: Tens
   const wrongShape = parameters
     .filter((p) => tensors.has(p.name) && !sameShape(tensors.get(p.name)!.shape, p.shape))
     .map((p) => `${p.name} (file ${tensors.get(p.name)!.shape.join('x')}, model ${p.shape.join('x')})`);
-  const unexpected = strict ? [...tensors.keys()].filter((k) => !expected.has(k) && !ignoredKeySuffixes.some((s) => k.endsWith(s))) : [];
-  if (missing.length || wrongShape.length || unexpected.length) throw new WeightMismatchError(missing, wrongShape, unexpected);
+  const unexpected = strict
+    ? [...tensors.keys()].filter((k) => !expected.has(k) && !ignoredKeySuffixes.some((s) => k.endsWith(s)))
+    : [];
+  if (missing.length || wrongShape.length || unexpected.length)
+    throw new WeightMismatchError(missing, wrongShape, unexpected);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -45,7 +49,11 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * Computes every packed weight from the official parameters in float64 (BN folding happens here,
  * once), lays it out as the kernels read it and returns the contents of the weight buffer.
  */
-export function packWeights(entries: readonly WeightEntry[], totalBytes: number, tensors: TensorMap): Float32Array {
+export function packWeights(
+  entries: readonly WeightEntry[],
+  totalBytes: number,
+  tensors: TensorMap,
+): Float32Array {
   const buffer = new Float32Array(totalBytes / 4);
   const get = (name: string): NamedTensor => {
     const tensor = tensors.get(name);
@@ -54,7 +62,12 @@ export function packWeights(entries: readonly WeightEntry[], totalBytes: number,
   };
   for (const entry of entries) {
     const values = computeSource(entry, get);
-    layOut(values, entry.shape, entry.layout, buffer.subarray(entry.offset / 4, (entry.offset + entry.bytes) / 4));
+    layOut(
+      values,
+      entry.shape,
+      entry.layout,
+      buffer.subarray(entry.offset / 4, (entry.offset + entry.bytes) / 4),
+    );
   }
   return buffer;
 }
@@ -82,13 +95,21 @@ function computeSource(entry: WeightEntry, get: (name: string) => NamedTensor): 
       const mean = get(source.mean).data;
       const variance = get(source.variance).data;
       const bias = source.bias ? get(source.bias).data : undefined;
-      return Float64Array.from(beta, (b, c) => b + ((bias?.[c] ?? 0) - mean[c]!) * (gamma[c]! / Math.sqrt(variance[c]! + source.eps)));
+      return Float64Array.from(
+        beta,
+        (b, c) => b + ((bias?.[c] ?? 0) - mean[c]!) * (gamma[c]! / Math.sqrt(variance[c]! + source.eps)),
+      );
     }
   }
 }
 
 /** Writes values (official layout) into `target` in the kernel's layout; padding stays zero. */
-function layOut(values: Float64Array, shape: readonly number[], layout: WeightLayout, target: Float32Array): void {
+function layOut(
+  values: Float64Array,
+  shape: readonly number[],
+  layout: WeightLayout,
+  target: Float32Array,
+): void {
   if (layout !== 'conv-gemm') {
     for (let i = 0; i < values.length; i++) target[i] = values[i]!;
     return;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { UserError } from '../../common/user-error.ts';
 
 /** A tensor read from or written to a safetensors file; values are converted to float32. */
 export interface NamedTensor {
@@ -11,7 +12,7 @@ export type TensorMap = ReadonlyMap<string, NamedTensor>;
 
 const dtypeBytes: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8, I32: 4 };
 
-export class SafetensorsError extends Error {}
+export class SafetensorsError extends UserError {}
 
 /**
  * Parses the safetensors format (8-byte little-endian header length, JSON header, raw data). F32,
@@ -42,13 +43,17 @@ export function parseSafetensors(bytes: Uint8Array, what = 'safetensors file'): 
     if (end - begin !== count * size || dataStart + end > bytes.length) {
       throw new SafetensorsError(`${what}: tensor ${name} has inconsistent offsets or is truncated`);
     }
-    tensors.set(name, { shape: info.shape, data: decode(bytes.subarray(dataStart + begin, dataStart + end), info.dtype, count) });
+    tensors.set(name, {
+      shape: info.shape,
+      data: decode(bytes.subarray(dataStart + begin, dataStart + end), info.dtype, count),
+    });
   }
   return tensors;
 }
 
 function decode(raw: Uint8Array, dtype: string, count: number): Float32Array {
-  const copy = raw.slice();
+  // A copy, aligned for typed-array views (Buffer.slice would share the unaligned pool).
+  const copy = new Uint8Array(raw);
   const view = new DataView(copy.buffer);
   const out = new Float32Array(count);
   switch (dtype) {
@@ -92,20 +97,28 @@ export function readSafetensors(path: string): Map<string, NamedTensor> {
     bytes = readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new SafetensorsError(`cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? e)}`);
+    throw new SafetensorsError(
+      `cannot read ${path}: ${code === 'ENOENT' ? 'no such file' : String(code ?? e)}`,
+    );
   }
   return parseSafetensors(bytes, path);
 }
 
 /** Serializes float32 tensors in the given order, with optional string metadata. */
-export function serializeSafetensors(tensors: Iterable<readonly [string, NamedTensor]>, metadata?: Record<string, string>): Uint8Array {
+export function serializeSafetensors(
+  tensors: Iterable<readonly [string, NamedTensor]>,
+  metadata?: Record<string, string>,
+): Uint8Array {
   const header: Record<string, unknown> = {};
   if (metadata) header.__metadata__ = metadata;
   const chunks: Float32Array[] = [];
   let offset = 0;
   for (const [name, tensor] of tensors) {
     const count = tensor.shape.reduce((n, d) => n * d, 1);
-    if (count !== tensor.data.length) throw new SafetensorsError(`tensor ${name} has ${tensor.data.length} values for shape ${tensor.shape.join('x')}`);
+    if (count !== tensor.data.length)
+      throw new SafetensorsError(
+        `tensor ${name} has ${tensor.data.length} values for shape ${tensor.shape.join('x')}`,
+      );
     header[name] = { dtype: 'F32', shape: tensor.shape, data_offsets: [offset, offset + count * 4] };
     chunks.push(tensor.data);
     offset += count * 4;
@@ -124,6 +137,10 @@ export function serializeSafetensors(tensors: Iterable<readonly [string, NamedTe
   return out;
 }
 
-export function writeSafetensors(path: string, tensors: Iterable<readonly [string, NamedTensor]>, metadata?: Record<string, string>): void {
+export function writeSafetensors(
+  path: string,
+  tensors: Iterable<readonly [string, NamedTensor]>,
+  metadata?: Record<string, string>,
+): void {
   writeFileAtomic(path, serializeSafetensors(tensors, metadata));
 }

@@ -52,7 +52,11 @@ export function convBindings(spec: ConvKernelSpec): KernelBinding[] {
     { name: 'x', access: 'read_write', element: 'f32' },
     { name: 'weight', access: 'read', element: 'vec4<f32>' },
     ...(spec.hasBias ? [{ name: 'bias', access: 'read' as const, element: 'f32' as const }] : []),
-    ...spec.termScales.map((_, i) => ({ name: `term${i}`, access: 'read_write' as const, element: 'f32' as const })),
+    ...spec.termScales.map((_, i) => ({
+      name: `term${i}`,
+      access: 'read_write' as const,
+      element: 'f32' as const,
+    })),
   ];
 }
 
@@ -96,7 +100,12 @@ export function generateConvKernel(spec: ConvKernelSpec): string {
   const lanes = Array.from({ length: t.perThreadN }, (_, j) => j);
   const declareAccumulators = lanes.map((j) => `  var acc${j} = vec4<f32>(0.0);`);
   const accumulate = lanes.map((j) => `      acc${j} = fma(a, vec4<f32>(tileB[b + ${u32(j)}]), acc${j});`);
-  const stores = lanes.flatMap((j) => [0, 1, 2, 3].map((i) => `  store(n0 + tn * ${u32(t.perThreadN)} + ${u32(j)}, m0 + tm * 4u + ${u32(i)}, acc${j}.${'xyzw'[i]}, columns);`));
+  const stores = lanes.flatMap((j) =>
+    [0, 1, 2, 3].map(
+      (i) =>
+        `  store(n0 + tn * ${u32(t.perThreadN)} + ${u32(j)}, m0 + tm * 4u + ${u32(i)}, acc${j}.${'xyzw'[i]}, columns);`,
+    ),
+  );
   const termCount = spec.termScales.length + 1;
   const termValue = (index: number): string => {
     if (index === spec.selfIndex) return 'own';
@@ -206,7 +215,15 @@ ${sumLines.join('\n')}
 `;
 }
 
-export function convWorkgroups(spec: ConvKernelSpec): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
+export function convWorkgroups(spec: ConvKernelSpec): {
+  columnsPerImage: number;
+  columnsPerGroup: number;
+  rows: number;
+} {
   const t = chooseConvTiling(spec);
-  return { columnsPerImage: spec.outHeight * spec.outWidth, columnsPerGroup: t.tileN, rows: Math.ceil(spec.outChannels / t.tileM) };
+  return {
+    columnsPerImage: spec.outHeight * spec.outWidth,
+    columnsPerGroup: t.tileN,
+    rows: Math.ceil(spec.outChannels / t.tileM),
+  };
 }

@@ -4,7 +4,13 @@ import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bin
 export type ElementwiseKernelSpec =
   | { readonly kind: 'relu'; readonly elements: number }
   | { readonly kind: 'add'; readonly elements: number }
-  | { readonly kind: 'upsample_nearest'; readonly channels: number; readonly height: number; readonly width: number; readonly scale: number }
+  | {
+      readonly kind: 'upsample_nearest';
+      readonly channels: number;
+      readonly height: number;
+      readonly width: number;
+      readonly scale: number;
+    }
   | { readonly kind: 'batch_norm'; readonly channels: number; readonly plane: number; readonly eps: number };
 
 /** Workgroups cap: threads loop over the rest, so any batch fits the dispatch limits. */
@@ -93,6 +99,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 }
 
-export function elementwiseWorkgroups(spec: ElementwiseKernelSpec): { elementsPerImage: number; threads: number; maxGroups: number } {
+export function elementwiseWorkgroups(spec: ElementwiseKernelSpec): {
+  elementsPerImage: number;
+  threads: number;
+  maxGroups: number;
+} {
   return { elementsPerImage: elementsPerImage(spec), threads, maxGroups: maxElementwiseGroups };
 }

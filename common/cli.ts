@@ -1,20 +1,8 @@
-import { type Command, CommanderError, Option } from 'commander';
+import { type Command, CommanderError } from 'commander';
+import { UserError } from './user-error.ts';
 
 /** Exit codes shared by both tools: diagnostics are 1, usage errors 2, as compilers do. */
 export const exitCodes = { ok: 0, diagnostics: 1, usage: 2 } as const;
-
-/** --dataDir/--modelDir/--logDir, as the official tools/train.py and tools/test.py take them. */
-export function addDirectoryOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        '--dataDir <dir>',
-        'data directory, joined in front of DATASET.ROOT, MODEL.PRETRAINED, TEST.MODEL_FILE',
-      ),
-    )
-    .addOption(new Option('--modelDir <dir>', 'sets OUTPUT_DIR'))
-    .addOption(new Option('--logDir <dir>', 'sets LOG_DIR'));
-}
 
 /**
  * Runs a commander program and turns its outcomes into exit codes: usage errors exit 2 (commander
@@ -34,15 +22,13 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
       );
       process.exit(helpOrVersion ? exitCodes.ok : exitCodes.usage);
     }
+    if (e instanceof UserError && !process.env.HRNETC_DEBUG) {
+      process.stderr.write(`error: ${e.message}\n`);
+      process.exit(exitCodes.diagnostics);
+    }
     if (process.env.HRNETC_DEBUG) throw e;
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`error: ${message}\n(internal error; rerun with HRNETC_DEBUG=1 for details)\n`);
     process.exit(70);
   }
-}
-
-export interface DirectoryFlags {
-  dataDir?: string;
-  modelDir?: string;
-  logDir?: string;
 }

@@ -1,0 +1,50 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { UserError } from '../common/user-error.ts';
+import type { ForwardProgram, Manifest } from './program.ts';
+
+/** What `hrnetc` wrote to OUT/<experiment>/, loaded for running. */
+export interface CompiledProgram {
+  readonly directory: string;
+  readonly manifest: Manifest;
+  readonly forward: ForwardProgram;
+  readonly kernels: ReadonlyMap<string, string>;
+}
+
+export class ProgramLoadError extends UserError {}
+
+/** Reads manifest.json and kernels/*.wgsl and imports forward.ts from a compiled experiment folder. */
+export async function loadCompiledProgram(directory: string): Promise<CompiledProgram> {
+  const dir = resolve(directory);
+  const manifestPath = join(dir, 'manifest.json');
+  if (!existsSync(manifestPath)) {
+    throw new ProgramLoadError(
+      `${directory} has no manifest.json; compile an experiment first: npx hrnetc EXPERIMENT.yaml -o ${join(directory, '..')}`,
+    );
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+  } catch (e) {
+    throw new ProgramLoadError(`${manifestPath} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (manifest.format !== 'hrnetc-manifest' || manifest.version !== 1) {
+    throw new ProgramLoadError(
+      `${manifestPath} is not an hrnetc v1 manifest; recompile with this version of hrnetc`,
+    );
+  }
+  const forwardPath = join(dir, 'forward.ts');
+  if (!existsSync(forwardPath))
+    throw new ProgramLoadError(`${directory} has no forward.ts; recompile with --emit including forward`);
+  const module = (await import(pathToFileURL(forwardPath).href)) as { program?: ForwardProgram };
+  if (!module.program) throw new ProgramLoadError(`${forwardPath} does not export a program`);
+  const kernels = new Map<string, string>();
+  for (const kernel of manifest.kernels) {
+    const path = join(dir, kernel.file);
+    if (!existsSync(path))
+      throw new ProgramLoadError(`kernel ${kernel.file} is missing from ${directory}; recompile`);
+    kernels.set(kernel.name, readFileSync(path, 'utf8'));
+  }
+  return { directory: dir, manifest, forward: module.program, kernels };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
+import { loadCompiledProgram } from '../../runtime/program-loader.ts';
+import { checkWeights, packWeights } from '../../runtime/weights/pack-weights.ts';
+import { readSafetensors } from '../../runtime/weights/safetensors.ts';
+import { compileTestExperiment } from '../helpers/compile.ts';
+import { lowerTestExperiment } from '../helpers/experiments.ts';
+import { testGpu } from '../helpers/gpu.ts';
+import { relativeError } from '../helpers/relative-error.ts';
+import { testInput, testWeights } from '../helpers/test-weights.ts';
+
+/**
+ * Whole models against the official PyTorch HRNet in eval mode (scripts/reference/forward_reference.py
+ * with the same test weights and input), through the generated forward.ts, kernels and manifest.
+ */
+async function runCompiled(experiment: string, batch: number, weightSeed: number, inputSeed: number) {
+  const dir = await compileTestExperiment(experiment);
+  const { manifest, forward, kernels } = await loadCompiledProgram(dir);
+  const weights = testWeights(lowerTestExperiment(experiment), weightSeed);
+  checkWeights(manifest.parameters, weights);
+  const gpu = await testGpu();
+  const runner = await ForwardRunner.create(
+    gpu,
+    forward,
+    kernels,
+    packWeights(manifest.weights.entries, manifest.weights.bytes, weights),
+    manifest.weights.entries,
+  );
+  const perImage = forward.input.shape.reduce((n, d) => n * d, 1);
+  const output = await runner.run(testInput(perImage * batch, inputSeed), batch);
+  runner.destroy();
+  return { output, manifest, forward };
+}
+
+function reference(name: string) {
+  return readSafetensors(new URL(`../reference/${name}`, import.meta.url).pathname).get('output')!;
+}
+
+describe('forward equals the official PyTorch model (eval mode, same weights)', () => {
+  it('tiny 64x64 MPII, batch 2: relative error ≤ 1e-5', async () => {
+    const { output } = await runCompiled('tiny/w8_64x64.yaml', 2, 1, 2);
+    const expected = reference('forward_w8_64x64.safetensors');
+    expect(expected.shape).toEqual([2, 16, 16, 16]);
+    expect(relativeError(output, expected.data)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('tiny non-square 96x64 COCO, batch 2: relative error ≤ 1e-5', async () => {
+    const { output } = await runCompiled('tiny/w8_96x64.yaml', 2, 3, 4);
+    const expected = reference('forward_w8_96x64.safetensors');
+    expect(expected.shape).toEqual([2, 17, 24, 16]);
+    expect(relativeError(output, expected.data)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('W32 MPII 256x256: relative error ≤ 1e-4, at most one dispatch per conv layer', {
+    timeout: 600_000,
+  }, async () => {
+    const { output, manifest } = await runCompiled('mpii/w32_256x256.yaml', 1, 5, 6);
+    const expected = reference('forward_w32_256x256.safetensors');
+    expect(relativeError(output, expected.data)).toBeLessThanOrEqual(1e-4);
+    expect(manifest.dispatches).toBeLessThanOrEqual(293);
+  });
+});
