@@ -46,7 +46,7 @@ function evaluateNode(node: Node, values: readonly Tensor64[], inputs: Interpret
     case 'output':
       return args[0]!;
     case 'relu':
-      return { shape, data: args[0]!.data.map((v) => (v > 0 ? v : 0)) };
+      return { shape, data: args[0]!.data.map((v) => Math.max(v, 0)) };
     case 'add': {
       const [x, y] = args as [Tensor64, Tensor64];
       return { shape, data: x.data.map((v, i) => v + y.data[i]!) };
