@@ -25,6 +25,12 @@ export function interpretGraph(graph: Graph, inputs: InterpretInputs): Tensor64[
   return values;
 }
 
+/** One op applied to given argument tensors (for testing a kernel on its own). */
+export function evaluateOp(node: Node, args: readonly Tensor64[], batch: number): Tensor64 {
+  const remapped = { ...node, inputs: args.map((_, i) => i) };
+  return evaluateNode(remapped, args, { batch, input: new Float64Array(0), parameters: new Map() });
+}
+
 /** The values of the graph's outputs, in order. */
 export function interpretOutputs(graph: Graph, inputs: InterpretInputs): Tensor64[] {
   const values = interpretGraph(graph, inputs);

@@ -104,8 +104,8 @@ function computeSource(entry: WeightEntry, get: (name: string) => NamedTensor): 
 }
 
 /** Writes values (official layout) into `target` in the kernel's layout; padding stays zero. */
-function layOut(
-  values: Float64Array,
+export function layOut(
+  values: ArrayLike<number>,
   shape: readonly number[],
   layout: WeightLayout,
   target: Float32Array,

@@ -79,6 +79,13 @@ export function describeConv(spec: ConvKernelSpec): string {
  * epilogue adds the bias, the other terms in their original order (upsampled on the fly) and ReLU.
  */
 export function generateConvKernel(spec: ConvKernelSpec): string {
+  for (const scale of spec.termScales) {
+    if (spec.outHeight % scale !== 0 || spec.outWidth % scale !== 0) {
+      throw new Error(
+        `a term at 1/${scale} resolution does not tile a ${spec.outHeight}x${spec.outWidth} output`,
+      );
+    }
+  }
   const t = chooseConvTiling(spec);
   const k = spec.inChannels * spec.kernel * spec.kernel;
   const outVec = Math.ceil(spec.outChannels / 4);

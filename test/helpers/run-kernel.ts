@@ -1,0 +1,63 @@
+import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
+import { testGpu } from './gpu.ts';
+
+/**
+ * Runs one generated kernel on the test device with each binding in its own buffer, and returns the
+ * contents of binding `out` (the first) afterwards.
+ */
+export async function runKernel(
+  wgsl: string,
+  bindings: readonly KernelBinding[],
+  data: readonly Float32Array[],
+  batch: number,
+  workgroups: readonly [number, number, number],
+): Promise<Float32Array> {
+  const { device } = await testGpu();
+  device.pushErrorScope('validation');
+  const module = device.createShaderModule({ code: wgsl });
+  const info = await module.getCompilationInfo();
+  const errors = info.messages.filter((m) => m.type === 'error');
+  if (errors.length > 0)
+    throw new Error(`kernel does not compile: ${errors.map((m) => `${m.lineNum}: ${m.message}`).join('; ')}`);
+  const pipeline = await device.createComputePipelineAsync({
+    layout: 'auto',
+    compute: { module, entryPoint: 'main' },
+  });
+  const uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(uniform, 0, new Uint32Array([batch, 0, 0, 0]));
+  const buffers = bindings.map((_, i) => {
+    const values = data[i]!;
+    const buffer = device.createBuffer({
+      size: Math.max(16, Math.ceil(values.byteLength / 16) * 16),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    device.queue.writeBuffer(buffer, 0, values);
+    return buffer;
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: uniform } },
+      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+    ],
+  });
+  const readback = device.createBuffer({
+    size: buffers[0]!.size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(0, group);
+  pass.dispatchWorkgroups(...workgroups);
+  pass.end();
+  encoder.copyBufferToBuffer(buffers[0]!, 0, readback, 0, buffers[0]!.size);
+  device.queue.submit([encoder.finish()]);
+  const error = await device.popErrorScope();
+  if (error) throw new Error(error.message);
+  await readback.mapAsync(GPUMapMode.READ);
+  const result = new Float32Array(readback.getMappedRange().slice(0, data[0]!.byteLength));
+  readback.unmap();
+  for (const buffer of [...buffers, uniform, readback]) buffer.destroy();
+  return result;
+}
