@@ -42,8 +42,8 @@ describe('memory plan (no device)', () => {
   });
 
   it('random schedules: no live overlap, arena within twice the peak', () => {
-    let seed = 1;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const prng = new Prng(1);
+    const random = () => prng.next();
     for (let trial = 0; trial < 50; trial++) {
       const tensors: PlannedTensor[] = Array.from({ length: 30 }, (_, id) => {
         const firstStep = Math.floor(random() * 20) - 1;
