@@ -114,6 +114,11 @@ export async function emitArtifacts(
       path: 'forward.ts',
       content: generateForwardTs(program, experimentName(input), inputName),
     });
+    // forward.ts is an ES module wherever OUT is; this marks the folder as ESM for Node and tsx.
+    artifacts.push({
+      path: 'package.json',
+      content: `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`,
+    });
   }
   if (program && kinds.has('manifest')) {
     const manifest = generateManifest(program, experimentName(input), graph.name, input.experiment?.config);

@@ -14,10 +14,9 @@ export interface CompiledProgram {
 
 export class ProgramLoadError extends UserError {}
 
-/** Reads manifest.json and kernels/*.wgsl and imports forward.ts from a compiled experiment folder. */
-export async function loadCompiledProgram(directory: string): Promise<CompiledProgram> {
-  const dir = resolve(directory);
-  const manifestPath = join(dir, 'manifest.json');
+/** Reads manifest.json of a compiled experiment folder (enough for weight tools). */
+export function loadManifest(directory: string): Manifest {
+  const manifestPath = join(resolve(directory), 'manifest.json');
   if (!existsSync(manifestPath)) {
     throw new ProgramLoadError(
       `${directory} has no manifest.json; compile an experiment first: npx hrnetc EXPERIMENT.yaml -o ${join(directory, '..')}`,
@@ -34,6 +33,13 @@ export async function loadCompiledProgram(directory: string): Promise<CompiledPr
       `${manifestPath} is not an hrnetc v1 manifest; recompile with this version of hrnetc`,
     );
   }
+  return manifest;
+}
+
+/** Reads manifest.json and kernels/*.wgsl and imports forward.ts from a compiled experiment folder. */
+export async function loadCompiledProgram(directory: string): Promise<CompiledProgram> {
+  const dir = resolve(directory);
+  const manifest = loadManifest(directory);
   const forwardPath = join(dir, 'forward.ts');
   if (!existsSync(forwardPath))
     throw new ProgramLoadError(`${directory} has no forward.ts; recompile with --emit including forward`);

@@ -1,0 +1,52 @@
+import { UserError } from '../common/user-error.ts';
+import { jointSet } from './pose/joints.ts';
+import type { PredictSettings } from './predict.ts';
+import type { Manifest } from './program.ts';
+
+/**
+ * The part of the resolved experiment config the runtime reads, from manifest.json (the runtime does
+ * not import the compiler's types; these are the official keys).
+ */
+export interface RuntimeConfig {
+  readonly MODEL: {
+    readonly IMAGE_SIZE: [number, number];
+    readonly HEATMAP_SIZE: [number, number];
+    readonly NUM_JOINTS: number;
+    readonly SIGMA: number;
+    readonly NAME: string;
+  };
+  readonly DATASET: {
+    readonly DATASET: 'mpii' | 'coco';
+    readonly COLOR_RGB: boolean;
+    readonly [key: string]: unknown;
+  };
+  readonly TEST: {
+    readonly FLIP_TEST: boolean;
+    readonly SHIFT_HEATMAP: boolean;
+    readonly POST_PROCESS: boolean;
+    readonly [key: string]: unknown;
+  };
+  readonly [key: string]: unknown;
+}
+
+export function runtimeConfig(manifest: Manifest): RuntimeConfig {
+  const config = manifest.config as RuntimeConfig | undefined;
+  if (!config?.MODEL || !config.DATASET || !config.TEST) {
+    throw new UserError(
+      `${manifest.experiment} was compiled from an .ir graph, which has no experiment config; compile the experiment YAML instead`,
+    );
+  }
+  return config;
+}
+
+export function predictSettings(config: RuntimeConfig): PredictSettings {
+  return {
+    imageSize: config.MODEL.IMAGE_SIZE,
+    heatmapSize: config.MODEL.HEATMAP_SIZE,
+    colorRgb: config.DATASET.COLOR_RGB,
+    flipTest: config.TEST.FLIP_TEST,
+    shiftHeatmap: config.TEST.SHIFT_HEATMAP,
+    postProcess: config.TEST.POST_PROCESS,
+    joints: jointSet(config.DATASET.DATASET),
+  };
+}
