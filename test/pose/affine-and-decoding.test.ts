@@ -2,8 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { applyAffine, boxToCenterScale, getAffineTransform } from '../../runtime/pose/affine.ts';
 import { finalPredictions, flipBack, type Heatmaps, maxPredictions } from '../../runtime/pose/heatmaps.ts';
 
-const close = (a: readonly number[], b: readonly number[], digits = 4) =>
-  a.forEach((v, i) => expect(v).toBeCloseTo(b[i]!, digits));
+function close(a: readonly number[], b: readonly number[], digits = 4): void {
+  for (const [i, v] of a.entries()) expect(v).toBeCloseTo(b[i]!, digits);
+}
 
 describe('official affine crop', () => {
   it('maps the box around the center onto the output, width first (no rotation)', () => {
