@@ -1,9 +1,12 @@
 import type { Graph, Node } from './graph.ts';
 import { type Op, opNames } from './ops.ts';
+import { valueNames } from './print.ts';
 import { bytesPerElement, elementsPerItem, formatType } from './tensor-type.ts';
 
 export interface LayerSummary {
   readonly id: number;
+  /** The value's name in model.ir (`%12`). */
+  readonly value: string;
   readonly op: Op;
   readonly module: string;
   readonly output: string;
@@ -56,6 +59,7 @@ function macsOf(graph: Graph, node: Node): number {
 /** Per-layer and total parameters, MACs and activation sizes. */
 export function summarize(graph: Graph, memory?: MemorySummary): GraphSummary {
   const layers: LayerSummary[] = [];
+  const names = valueNames(graph);
   const ops: Partial<Record<Op, number>> = {};
   let buffers = 0;
   for (const node of graph.nodes) {
@@ -67,6 +71,7 @@ export function summarize(graph: Graph, memory?: MemorySummary): GraphSummary {
     }
     layers.push({
       id: node.id,
+      value: names[node.id]!,
       op: node.op,
       module: node.module,
       output: formatType(node.type),
@@ -101,7 +106,7 @@ const grouped = (n: number) => n.toLocaleString('en-US');
 export function summaryToText(summary: GraphSummary): string {
   const header = ['#', 'op', 'module', 'output', 'params', 'MACs/image', 'activation bytes/image'];
   const rows = summary.layers.map((l) => [
-    `%${l.id}`,
+    l.value,
     l.op,
     l.module,
     l.output,

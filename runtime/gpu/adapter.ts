@@ -88,6 +88,10 @@ export async function openGpu(choice: AdapterChoice = 'auto'): Promise<GpuContex
     'maxComputeWorkgroupSizeX',
   ] as const;
   const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
-  const device = await adapter.requestDevice({ requiredLimits });
+  // Timestamps let benchmarks time each kernel; not every adapter has them.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
+    ? ['timestamp-query']
+    : [];
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   return { device, adapterDescription: description, isSoftware, limits: device.limits };
 }

@@ -196,6 +196,48 @@ export class ForwardRunner {
     return groups;
   }
 
+  /**
+   * Times each dispatch with GPU timestamps (one compute pass per dispatch), for benchmarks. Returns
+   * milliseconds per dispatch, or undefined when the adapter has no timestamp queries.
+   */
+  async profile(input: Float32Array, batch: number): Promise<number[] | undefined> {
+    const { device } = this.gpu;
+    if (!device.features.has('timestamp-query') || batch > this.maxChunk) return undefined;
+    const arena = this.arenaFor(batch);
+    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([batch, 0, 0, 0]));
+    device.queue.writeBuffer(arena, this.tensor(this.program.input.tensor).offset * batch, ownBuffer(input));
+    const count = this.program.dispatches.length;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
+    const resolved = device.createBuffer({
+      size: 16 * count,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      size: 16 * count,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = device.createCommandEncoder();
+    const groups = this.bindGroupsFor(batch, arena);
+    this.program.dispatches.forEach((dispatch, i) => {
+      const pass = encoder.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+      pass.setBindGroup(0, groups[i]!);
+      pass.dispatchWorkgroups(...dispatch.workgroups(batch));
+      pass.end();
+    });
+    encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * count);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    for (const resource of [readback, resolved]) resource.destroy();
+    querySet.destroy();
+    return Array.from({ length: count }, (_, i) => Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
+  }
+
   destroy(): void {
     this.arena?.destroy();
     this.weights.destroy();

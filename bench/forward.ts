@@ -1,0 +1,120 @@
+/**
+ * bench/forward: whole-forward and per-kernel times for the tiny model, W32 256x192 and W32 256x256 at
+ * batch 1 and 8 on the available adapter, with achieved GFLOP/s, waiting for results both ways the
+ * runtime can (awaiting mapAsync at once, or sleeping first). Run: npm run bench:forward [-- --quick]
+ */
+
+import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
+import { planKernels } from '../compiler/codegen/kernel-plan.ts';
+import { loadExperiment } from '../compiler/config/load-experiment.ts';
+import { summarize } from '../compiler/ir/summary.ts';
+import { inferencePasses } from '../compiler/passes/inference-passes.ts';
+import { runPasses } from '../compiler/passes/pass.ts';
+import { lowerExperiment } from '../compiler/pipeline.ts';
+import { openGpu } from '../runtime/gpu/adapter.ts';
+import { ForwardRunner, type WaitMode } from '../runtime/gpu/forward-runner.ts';
+import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
+import { packWeights } from '../runtime/weights/pack-weights.ts';
+
+const quick = process.argv.includes('--quick');
+const cases: { experiment: string; batches: number[] }[] = quick
+  ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [1, 8] }]
+  : [
+      { experiment: 'experiments/tiny/w8_64x64.yaml', batches: [1, 8] },
+      { experiment: 'experiments/coco/w32_256x192.yaml', batches: [1, 8] },
+      { experiment: 'experiments/mpii/w32_256x256.yaml', batches: [1, 8] },
+    ];
+
+const gpu = await openGpu();
+console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);
+const rows: string[][] = [
+  ['experiment', 'batch', 'GFLOP/batch', 'wait', 'ms (median of 3)', 'GFLOP/s', 'img/s'],
+];
+const kernelRows: string[][] = [];
+
+for (const { experiment, batches } of cases) {
+  const loaded = loadExperiment(experiment);
+  if (!loaded.ok) throw new Error(`invalid ${experiment}`);
+  const lowered = lowerExperiment(loaded.experiment);
+  if (!lowered.ok) throw new Error(lowered.message);
+  const program = planKernels(runPasses(lowered.graph, inferencePasses).graph);
+  const macs = summarize(lowered.graph).macs;
+  const weights = officialInitialWeights(program.parameters, 0);
+  const runner = await ForwardRunner.create(
+    gpu,
+    toForwardProgram(program, loaded.experiment.name),
+    new Map(program.kernels.map((k) => [k.name, k.wgsl])),
+    packWeights(program.weights.entries, program.weights.bytes, weights),
+    program.weights.entries,
+  );
+  const perImage = program.input.shape.reduce((n, d) => n * d, 1);
+  for (const batch of batches) {
+    const input = new Float32Array(perImage * batch).fill(0.5);
+    await runner.run(input, batch); // warm-up: shader compilation and buffer allocation
+    const gflop = (2 * macs * batch) / 1e9;
+    for (const wait of ['map', 'sleep'] as WaitMode[]) {
+      const times: number[] = [];
+      for (let rep = 0; rep < 3; rep++) {
+        const started = performance.now();
+        await runner.run(input, batch, wait);
+        times.push(performance.now() - started);
+      }
+      const ms = times.sort((a, b) => a - b)[1]!;
+      rows.push([
+        loaded.experiment.name,
+        String(batch),
+        gflop.toFixed(2),
+        wait,
+        ms.toFixed(1),
+        (gflop / (ms / 1000)).toFixed(2),
+        ((batch * 1000) / ms).toFixed(2),
+      ]);
+    }
+    const perKernel = await runner.profile(input, batch);
+    if (perKernel) {
+      const byKernel = new Map<string, { ms: number; launches: number; module: string }>();
+      program.launches.forEach((launch, i) => {
+        const entry = byKernel.get(launch.kernel) ?? { ms: 0, launches: 0, module: launch.module };
+        entry.ms += perKernel[i]!;
+        entry.launches += 1;
+        byKernel.set(launch.kernel, entry);
+      });
+      const total = perKernel.reduce((a, b) => a + b, 0);
+      const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
+      for (const [kernel, { ms, launches, module }] of top) {
+        kernelRows.push([
+          loaded.experiment.name,
+          String(batch),
+          kernel,
+          String(launches),
+          module,
+          ms.toFixed(2),
+          `${((100 * ms) / total).toFixed(1)}%`,
+        ]);
+      }
+    }
+  }
+  runner.destroy();
+}
+
+printTable('whole forward', rows);
+if (kernelRows.length > 0)
+  printTable('slowest kernels (GPU timestamps, one pass per dispatch)', [
+    ['experiment', 'batch', 'kernel', 'launches', 'first module', 'ms', 'share'],
+    ...kernelRows,
+  ]);
+
+function printTable(title: string, table: string[][]): void {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  console.log(`\n${title}`);
+  table.forEach((row, r) => {
+    console.log(
+      row
+        .map((cell, i) =>
+          i === 0 || i === 2 || i === 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
+        )
+        .join('  '),
+    );
+    if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
+}
