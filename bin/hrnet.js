@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../runtime/cli/hrnet.ts');
+await import('../cli/hrnet.ts');

@@ -3,4 +3,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../compiler/cli/hrnetc.ts');
+await import('../cli/hrnetc.ts');

@@ -2,6 +2,7 @@ import { instance as vizInstance } from '@viz-js/viz';
 import { planKernels } from './codegen/kernel-plan.ts';
 import { generateManifest } from './codegen/manifest.ts';
 import { generateForwardTs } from './codegen/ts/forward-ts.ts';
+import { dumpConfig } from './config/dump-config.ts';
 import type { LoadedExperiment } from './config/load-experiment.ts';
 import { graphToDot } from './ir/dot.ts';
 import type { Graph } from './ir/graph.ts';
@@ -119,6 +120,11 @@ export async function emitArtifacts(
       path: 'package.json',
       content: `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`,
     });
+  }
+  if (kinds.has('manifest') && input.experiment) {
+    // The resolved config with Python types, so runtime commands can take KEY VALUE overrides.
+    const header = `# ${generatedHeader(inputName)[0]}\n# The resolved experiment config (yacs dump); hrnet commands read it.\n`;
+    artifacts.push({ path: 'config.yaml', content: header + dumpConfig(input.experiment.tree) });
   }
   if (program && kinds.has('manifest')) {
     const manifest = generateManifest(program, experimentName(input), graph.name, input.experiment?.config);

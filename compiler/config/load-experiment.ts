@@ -16,6 +16,11 @@ import { parseYamlTree } from './yaml-tree.ts';
 export interface LoadOptions extends DirectoryOptions {
   /** The trailing `KEY VALUE …` list of the command line. */
   readonly overrides?: readonly string[];
+  /**
+   * The file is a resolved dump (OUT/<exp>/config.yaml) whose paths already have DATA_DIR joined on:
+   * do not join it again.
+   */
+  readonly resolved?: boolean;
 }
 
 export interface LoadedExperiment {
@@ -53,7 +58,7 @@ export function loadExperimentSource(
   const defaults = withModelExtras(officialDefaults(), chooseModelName(parsed.root, overrides));
   let tree = mergeInto(defaults, parsed.root, [], diagnostics);
   tree = applyOverrides(tree, overrides, diagnostics);
-  tree = applyDirectories(tree, options);
+  if (!options.resolved) tree = applyDirectories(tree, options);
 
   // Values rejected by the merge kept their defaults, so the later checks still see a typed tree and
   // one run reports every problem.

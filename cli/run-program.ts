@@ -1,5 +1,5 @@
 import { type Command, CommanderError } from 'commander';
-import { UserError } from './user-error.ts';
+import { UserError } from '../common/user-error.ts';
 
 /** Exit codes shared by both tools: diagnostics are 1, usage errors 2, as compilers do. */
 export const exitCodes = { ok: 0, diagnostics: 1, usage: 2 } as const;

@@ -1,18 +1,18 @@
 import { basename, extname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { writeFileAtomic } from '../../common/atomic-write.ts';
-import { runProgram } from '../../common/cli.ts';
-import { UserError } from '../../common/user-error.ts';
-import { predictSettings, runtimeConfig } from '../experiment-settings.ts';
-import { type AdapterChoice, adapterChoices, openGpu } from '../gpu/adapter.ts';
-import { ForwardRunner } from '../gpu/forward-runner.ts';
-import { copyImage, drawSkeleton } from '../image/draw.ts';
-import { encodePng, readImage } from '../image/image.ts';
-import { cropFor, type PersonBox, predictCrops } from '../predict.ts';
-import { loadCompiledProgram, loadManifest } from '../program-loader.ts';
-import { officialInitialWeights } from '../weights/init-weights.ts';
-import { checkWeights, packWeights } from '../weights/pack-weights.ts';
-import { readSafetensors, writeSafetensors } from '../weights/safetensors.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { UserError } from '../common/user-error.ts';
+import { predictSettings, runtimeConfig } from '../runtime/experiment-settings.ts';
+import { type AdapterChoice, adapterChoices, openGpu } from '../runtime/gpu/adapter.ts';
+import { ForwardRunner } from '../runtime/gpu/forward-runner.ts';
+import { copyImage, drawSkeleton } from '../runtime/image/draw.ts';
+import { encodePng, readImage } from '../runtime/image/image.ts';
+import { cropFor, type PersonBox, predictCrops } from '../runtime/predict.ts';
+import { loadCompiledProgram, loadManifest } from '../runtime/program-loader.ts';
+import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
+import { checkWeights, packWeights } from '../runtime/weights/pack-weights.ts';
+import { readSafetensors, writeSafetensors } from '../runtime/weights/safetensors.ts';
+import { runProgram } from './run-program.ts';
 
 const program = new Command('hrnet')
   .description('Run programs compiled by hrnetc on a WebGPU adapter: forward, predict, weights')

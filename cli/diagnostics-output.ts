@@ -1,5 +1,5 @@
-import type { Diagnostic } from '../diagnostics/diagnostic.ts';
-import { renderDiagnostics } from '../diagnostics/render.ts';
+import type { Diagnostic } from '../compiler/diagnostics/diagnostic.ts';
+import { renderDiagnostics } from '../compiler/diagnostics/render.ts';
 
 /** Prints diagnostics to stderr, with a closing count line, as compilers do. */
 export function printDiagnostics(diagnostics: readonly Diagnostic[]): void {

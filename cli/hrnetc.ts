@@ -1,17 +1,23 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
-import { writeFileAtomic } from '../../common/atomic-write.ts';
-import { exitCodes, runProgram } from '../../common/cli.ts';
-import { dumpConfig } from '../config/dump-config.ts';
-import { loadExperiment } from '../config/load-experiment.ts';
-import { readTextSource } from '../config/read-source.ts';
-import { spanAt } from '../config/schema-check.ts';
-import { error } from '../diagnostics/diagnostic.ts';
-import { parseGraph } from '../ir/parse.ts';
-import { summarize, summaryToText } from '../ir/summary.ts';
-import { type CompileInput, type EmitKind, emitArtifacts, emitKinds, lowerExperiment } from '../pipeline.ts';
+import { writeFileAtomic } from '../common/atomic-write.ts';
+import { dumpConfig } from '../compiler/config/dump-config.ts';
+import { loadExperiment } from '../compiler/config/load-experiment.ts';
+import { readTextSource } from '../compiler/config/read-source.ts';
+import { spanAt } from '../compiler/config/schema-check.ts';
+import { error } from '../compiler/diagnostics/diagnostic.ts';
+import { parseGraph } from '../compiler/ir/parse.ts';
+import { summarize, summaryToText } from '../compiler/ir/summary.ts';
+import {
+  type CompileInput,
+  type EmitKind,
+  emitArtifacts,
+  emitKinds,
+  lowerExperiment,
+} from '../compiler/pipeline.ts';
 import { printDiagnostics } from './diagnostics-output.ts';
 import { addDirectoryOptions, type DirectoryFlags } from './directory-options.ts';
+import { exitCodes, runProgram } from './run-program.ts';
 
 const program = new Command('hrnetc')
   .description('Compile HRNet experiment files (or .ir graphs) into inspectable IR and WebGPU programs')
