@@ -2,9 +2,12 @@ import { basename, extname, join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { writeFileAtomic } from '../common/atomic-write.ts';
 import { UserError } from '../common/user-error.ts';
+import { detectFormat, loadDataset } from '../runtime/data/dataset.ts';
+import { writeSyntheticDataset } from '../runtime/data/synthetic/write-dataset.ts';
 import { predictSettings, runtimeConfig } from '../runtime/experiment-settings.ts';
 import { type AdapterChoice, adapterChoices, openGpu } from '../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../runtime/gpu/forward-runner.ts';
+import { drawSample } from '../runtime/image/debug-pictures.ts';
 import { copyImage, drawSkeleton } from '../runtime/image/draw.ts';
 import { encodePng, readImage } from '../runtime/image/image.ts';
 import { cropFor, type PersonBox, predictCrops } from '../runtime/predict.ts';
@@ -12,6 +15,7 @@ import { loadCompiledProgram, loadManifest } from '../runtime/program-loader.ts'
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { checkWeights, packWeights } from '../runtime/weights/pack-weights.ts';
 import { readSafetensors, writeSafetensors } from '../runtime/weights/safetensors.ts';
+import { progressBar } from './progress.ts';
 import { runProgram } from './run-program.ts';
 
 const program = new Command('hrnet')
@@ -137,6 +141,63 @@ program
   );
 
 program
+  .command('synth')
+  .description('write a synthetic dataset of human-like figures in the official MPII or COCO layout')
+  .addOption(
+    new Option('--format <format>', 'dataset layout').choices(['mpii', 'coco']).makeOptionMandatory(),
+  )
+  .requiredOption('-n, --count <n>', 'training images', parseCount)
+  .option('--val <n>', 'validation images (default: a quarter of -n, at least 8)', parseCount)
+  .addOption(new Option('--seed <n>', 'random seed').default(0).argParser(parseSeed))
+  .addOption(new Option('--size <WxH>', 'image size').default([128, 128]).argParser(parseSize))
+  .requiredOption('-o, --output <dir>', 'dataset folder')
+  .action(
+    (flags: {
+      format: 'mpii' | 'coco';
+      count: number;
+      val?: number;
+      seed: number;
+      size: [number, number];
+      output: string;
+    }) => {
+      const validation = flags.val ?? Math.max(8, Math.round(flags.count / 4));
+      const bar = progressBar('synth', flags.count + validation);
+      const result = writeSyntheticDataset({
+        format: flags.format,
+        train: flags.count,
+        validation,
+        seed: flags.seed,
+        size: flags.size,
+        out: flags.output,
+        onImage: (done) => bar.update(done),
+      });
+      bar.stop();
+      process.stderr.write(
+        `hrnet: wrote ${result.images} images and ${result.annotations} annotations (${flags.format}) to ${flags.output}\n`,
+      );
+    },
+  );
+
+program
+  .command('show')
+  .description('draw one annotated sample of a dataset (the image, its joints and its crop box)')
+  .argument('<data>', 'dataset folder (MPII or COCO layout)')
+  .requiredOption('--index <k>', 'sample number', parseCount)
+  .option('--set <name>', 'split (default: train)', 'train')
+  .requiredOption('-o, --output <file>', 'PNG to write')
+  .action((data: string, flags: { index: number; set: string; output: string }) => {
+    const format = detectFormat(data);
+    const { samples, joints } = loadDataset({ format, root: data, imageSet: flags.set, aspectRatio: 0.75 });
+    const sample = samples[flags.index];
+    if (!sample)
+      throw new UserError(`--index ${flags.index}: the ${flags.set} split has ${samples.length} samples`);
+    writeFileAtomic(flags.output, encodePng(drawSample(readImage(sample.image), sample, joints)));
+    process.stderr.write(
+      `hrnet: sample ${flags.index} of ${flags.set} (${sample.image}) → ${flags.output}\n`,
+    );
+  });
+
+program
   .command('init-weights')
   .description('write the official initial weights (conv ~ N(0, 0.001²), BN γ=1 β=0, mean 0, var 1)')
   .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
@@ -152,6 +213,19 @@ program
     });
     process.stderr.write(`hrnet: wrote ${weights.size} tensors to ${flags.output}\n`);
   });
+
+function parseCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a whole number');
+  return n;
+}
+
+function parseSize(value: string): [number, number] {
+  const match = /^(\d+)x(\d+)$/.exec(value);
+  if (!match || Number(match[1]) < 16 || Number(match[2]) < 16)
+    throw new InvalidArgumentError('expected WIDTHxHEIGHT, each at least 16');
+  return [Number(match[1]), Number(match[2])];
+}
 
 function parseBox(value: string): PersonBox {
   const parts = value.split(',').map(Number);

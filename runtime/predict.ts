@@ -1,5 +1,6 @@
 import type { ForwardRunner } from './gpu/forward-runner.ts';
 import type { RgbImage } from './image/image.ts';
+import { mirrorImage } from './image/mirror.ts';
 import { toNetworkInput, warpAffine } from './image/warp.ts';
 import { boxToCenterScale, getAffineTransform, type Point } from './pose/affine.ts';
 import {
@@ -60,7 +61,7 @@ export async function predictCrops(
     const patch = warpAffine(crop.image, transform, width, height);
     toNetworkInput(patch, settings.colorRgb, input, i * perImage);
     if (settings.flipTest)
-      toNetworkInput(mirror(patch), settings.colorRgb, input, (crops.length + i) * perImage);
+      toNetworkInput(mirrorImage(patch), settings.colorRgb, input, (crops.length + i) * perImage);
   });
   const output = await runner.run(input, crops.length * copies);
   const [hw, hh] = settings.heatmapSize;
@@ -83,18 +84,4 @@ export async function predictCrops(
     settings.postProcess,
   );
   return predictions.map((joints, i) => ({ center: crops[i]!.center, scale: crops[i]!.scale, joints }));
-}
-
-function mirror(image: RgbImage): RgbImage {
-  const data = new Uint8Array(image.data.length);
-  for (let y = 0; y < image.height; y++) {
-    for (let x = 0; x < image.width; x++) {
-      const from = (y * image.width + (image.width - 1 - x)) * 3;
-      const to = (y * image.width + x) * 3;
-      data[to] = image.data[from]!;
-      data[to + 1] = image.data[from + 1]!;
-      data[to + 2] = image.data[from + 2]!;
-    }
-  }
-  return { ...image, data };
 }

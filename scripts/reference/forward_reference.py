@@ -49,4 +49,5 @@ def main():
     print(f'{out}: output {tuple(y.shape)}, max |y| {y.abs().max().item():.4g}')
 
 
-main()
+if __name__ == "__main__":
+    main()
