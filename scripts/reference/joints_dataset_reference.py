@@ -19,7 +19,13 @@ from forward_reference import write_safetensors
 sys.path.insert(0, os.path.join(os.environ['HRNET_OFFICIAL'], 'lib'))
 np.float = float  # the official code uses the removed alias np.float
 from utils.transforms import affine_transform, fliplr_joints, get_affine_transform  # noqa: E402
-from dataset.JointsDataset import JointsDataset  # noqa: E402
+import importlib.util  # noqa: E402
+
+# JointsDataset.py alone (the dataset package would import COCO tools and the compiled NMS).
+_spec = importlib.util.spec_from_file_location('joints_dataset', os.path.join(os.environ['HRNET_OFFICIAL'], 'lib', 'dataset', 'JointsDataset.py'))
+_module = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_module)
+JointsDataset = _module.JointsDataset
 
 MPII_PAIRS = [[0, 5], [1, 4], [2, 3], [10, 15], [11, 14], [12, 13]]
 COCO_PAIRS = [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [15, 16]]
