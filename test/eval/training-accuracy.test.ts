@@ -21,7 +21,7 @@ function peaks(
 describe('official training accuracy (PCK on heatmap argmaxes)', () => {
   it('counts a joint correct within 0.5 of (h, w)/10 and skips targets at x ≤ 1 or y ≤ 1', () => {
     // 20x20 heatmaps: the threshold is 0.5 × 2 = 1 pixel (exclusive).
-    const target = peaks(2, 3, 20, (n, j) => (j === 2 ? [1, 5] : [10, 10]));
+    const target = peaks(2, 3, 20, (_, j) => (j === 2 ? [1, 5] : [10, 10]));
     const output = peaks(2, 3, 20, (n, j) => (j === 0 ? [10, 10] : n === 0 ? [11, 10] : [10, 12]));
     const accuracy = trainingAccuracy(output, target);
     expect(accuracy.perJoint).toEqual([1, 0, -1]);
