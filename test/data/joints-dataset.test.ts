@@ -65,7 +65,9 @@ describe('JointsDataset items equal the official transform path', () => {
       });
       // numpy's float32 exp is not correctly rounded (Math.exp then rounding is): allow one ulp.
       const expectedTarget = ref('target');
-      const ulpMisses = item.target.filter((v, k) => Math.abs(v - expectedTarget[k]!) > Math.abs(expectedTarget[k]!) * 2 ** -23);
+      const ulpMisses = item.target.filter(
+        (v, k) => Math.abs(v - expectedTarget[k]!) > Math.abs(expectedTarget[k]!) * 2 ** -23,
+      );
       expect(ulpMisses.length).toBe(0);
       expect([...item.targetWeight]).toEqual([...ref('target_weight')]);
       // The crop reproduces OpenCV's fixed-point warp: the normalised input equals the official one.
