@@ -1,5 +1,7 @@
 import { UserError } from '../common/user-error.ts';
 import { jointSet } from './pose/joints.ts';
+import type { AugmentationSettings } from './data/augmentation.ts';
+import type { ItemSettings } from './data/joints-dataset.ts';
 import type { PredictSettings } from './predict.ts';
 import type { Manifest } from './program.ts';
 
@@ -48,5 +50,38 @@ export function predictSettings(config: RuntimeConfig): PredictSettings {
     shiftHeatmap: config.TEST.SHIFT_HEATMAP,
     postProcess: config.TEST.POST_PROCESS,
     joints: jointSet(config.DATASET.DATASET),
+  };
+}
+
+/** Item preparation and augmentation settings from the official keys. */
+export function datasetSettings(config: RuntimeConfig): { item: ItemSettings; augmentation: AugmentationSettings } {
+  const joints = jointSet(config.DATASET.DATASET);
+  const d = config.DATASET as unknown as {
+    SCALE_FACTOR: number;
+    ROT_FACTOR: number;
+    FLIP: boolean;
+    NUM_JOINTS_HALF_BODY: number;
+    PROB_HALF_BODY: number;
+    COLOR_RGB: boolean;
+  };
+  const loss = (config as unknown as { LOSS: { USE_DIFFERENT_JOINTS_WEIGHT: boolean } }).LOSS;
+  return {
+    item: {
+      imageSize: config.MODEL.IMAGE_SIZE,
+      heatmapSize: config.MODEL.HEATMAP_SIZE,
+      sigma: config.MODEL.SIGMA,
+      colorRgb: d.COLOR_RGB,
+      joints,
+      ...(loss?.USE_DIFFERENT_JOINTS_WEIGHT && joints.jointsWeight ? { jointsWeight: joints.jointsWeight } : {}),
+    },
+    augmentation: {
+      scaleFactor: d.SCALE_FACTOR,
+      rotationFactor: d.ROT_FACTOR,
+      flip: d.FLIP,
+      numJointsHalfBody: d.NUM_JOINTS_HALF_BODY,
+      probHalfBody: d.PROB_HALF_BODY,
+      aspectRatio: config.MODEL.IMAGE_SIZE[0] / config.MODEL.IMAGE_SIZE[1],
+      joints,
+    },
   };
 }

@@ -8,6 +8,8 @@ export interface JointSet {
   readonly skeleton: readonly (readonly [number, number])[];
   /** Upper-body joints, for half-body augmentation. */
   readonly upperBody: readonly number[];
+  /** Per-joint loss weights for USE_DIFFERENT_JOINTS_WEIGHT (the official COCO values; MPII has none). */
+  readonly jointsWeight?: readonly number[];
 }
 
 export const mpiiJoints: JointSet = {
@@ -111,6 +113,7 @@ export const cocoJoints: JointSet = {
     [4, 6],
   ],
   upperBody: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  jointsWeight: [1, 1, 1, 1, 1, 1, 1, 1.2, 1.2, 1.5, 1.5, 1, 1, 1.2, 1.2, 1.5, 1.5],
 };
 
 export function jointSet(dataset: string): JointSet {
