@@ -1,7 +1,7 @@
 import { UserError } from '../common/user-error.ts';
-import { jointSet } from './pose/joints.ts';
 import type { AugmentationSettings } from './data/augmentation.ts';
 import type { ItemSettings } from './data/joints-dataset.ts';
+import { jointSet } from './pose/joints.ts';
 import type { PredictSettings } from './predict.ts';
 import type { Manifest } from './program.ts';
 
@@ -54,7 +54,10 @@ export function predictSettings(config: RuntimeConfig): PredictSettings {
 }
 
 /** Item preparation and augmentation settings from the official keys. */
-export function datasetSettings(config: RuntimeConfig): { item: ItemSettings; augmentation: AugmentationSettings } {
+export function datasetSettings(config: RuntimeConfig): {
+  item: ItemSettings;
+  augmentation: AugmentationSettings;
+} {
   const joints = jointSet(config.DATASET.DATASET);
   const d = config.DATASET as unknown as {
     SCALE_FACTOR: number;
@@ -72,7 +75,9 @@ export function datasetSettings(config: RuntimeConfig): { item: ItemSettings; au
       sigma: config.MODEL.SIGMA,
       colorRgb: d.COLOR_RGB,
       joints,
-      ...(loss?.USE_DIFFERENT_JOINTS_WEIGHT && joints.jointsWeight ? { jointsWeight: joints.jointsWeight } : {}),
+      ...(loss?.USE_DIFFERENT_JOINTS_WEIGHT && joints.jointsWeight
+        ? { jointsWeight: joints.jointsWeight }
+        : {}),
     },
     augmentation: {
       scaleFactor: d.SCALE_FACTOR,

@@ -3,7 +3,13 @@ import type { ItemSettings } from './data/joints-dataset.ts';
 import type { Sample } from './data/sample.ts';
 import type { ForwardRunner } from './gpu/forward-runner.ts';
 import { pixelStd } from './pose/affine.ts';
-import { averageHeatmaps, finalPredictions, flipBack, type Heatmaps, type JointPrediction } from './pose/heatmaps.ts';
+import {
+  averageHeatmaps,
+  finalPredictions,
+  flipBack,
+  type Heatmaps,
+  type JointPrediction,
+} from './pose/heatmaps.ts';
 
 export interface ValidateSettings {
   readonly item: ItemSettings;
@@ -45,7 +51,15 @@ export async function predictDataset(
   settings: ValidateSettings,
   onBatch?: (done: number, total: number) => void,
 ): Promise<SamplePrediction[]> {
-  const loader = new BatchLoader({ samples, batchSize: settings.batchSize, shuffle: false, augment: false, seed: 0, itemSettings: settings.item, workers: settings.workers });
+  const loader = new BatchLoader({
+    samples,
+    batchSize: settings.batchSize,
+    shuffle: false,
+    augment: false,
+    seed: 0,
+    itemSettings: settings.item,
+    workers: settings.workers,
+  });
   const [width, height] = settings.item.imageSize;
   const [hw, hh] = settings.item.heatmapSize;
   const joints = settings.item.joints.names.length;
@@ -60,10 +74,19 @@ export async function predictDataset(
       }
       const output = await runner.run(input, settings.flipTest ? count * 2 : count);
       const size = count * joints * hw * hh;
-      let heatmaps: Heatmaps = { batch: count, joints, height: hh, width: hw, data: output.subarray(0, size) };
+      let heatmaps: Heatmaps = {
+        batch: count,
+        joints,
+        height: hh,
+        width: hw,
+        data: output.subarray(0, size),
+      };
       if (settings.flipTest) {
         const flipped: Heatmaps = { ...heatmaps, data: output.subarray(size, 2 * size) };
-        heatmaps = averageHeatmaps(heatmaps, flipBack(flipped, settings.item.joints.flipPairs, settings.shiftHeatmap));
+        heatmaps = averageHeatmaps(
+          heatmaps,
+          flipBack(flipped, settings.item.joints.flipPairs, settings.shiftHeatmap),
+        );
       }
       const batchSamples = batch.indices.map((i) => samples[i]!);
       const decoded = finalPredictions(
@@ -74,7 +97,11 @@ export async function predictDataset(
       );
       decoded.forEach((jointsOfSample, k) => {
         const sample = batchSamples[k]!;
-        predictions.push({ sample, joints: jointsOfSample, area: sample.scale[0] * pixelStd * sample.scale[1] * pixelStd });
+        predictions.push({
+          sample,
+          joints: jointsOfSample,
+          area: sample.scale[0] * pixelStd * sample.scale[1] * pixelStd,
+        });
       });
       onBatch?.(predictions.length, samples.length);
     }

@@ -62,7 +62,10 @@ export function epochOrder(count: number, shuffle: boolean, seed: number, epoch:
  */
 export class BatchLoader {
   private readonly workers: Worker[] = [];
-  private readonly pending = new Map<number, { resolve: (item: PreparedItem) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (item: PreparedItem) => void; reject: (e: Error) => void }
+  >();
   private nextRequest = 0;
   private nextWorker = 0;
 
@@ -92,9 +95,14 @@ export class BatchLoader {
   private prepare(index: number, epoch: number): Promise<PreparedItem> {
     const { samples, augment, seed, itemSettings, augmentationSettings } = this.options;
     const sample = samples[index]!;
-    const augmentation = augment && augmentationSettings ? drawAugmentation(sample, augmentationSettings, new Prng(itemSeed(seed, epoch, index))) : identityAugmentation(sample);
+    const augmentation =
+      augment && augmentationSettings
+        ? drawAugmentation(sample, augmentationSettings, new Prng(itemSeed(seed, epoch, index)))
+        : identityAugmentation(sample);
     if (this.workers.length === 0) {
-      return Promise.resolve().then(() => prepareItem(readImage(sample.image), sample, augmentation, itemSettings));
+      return Promise.resolve().then(() =>
+        prepareItem(readImage(sample.image), sample, augmentation, itemSettings),
+      );
     }
     const id = this.nextRequest++;
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
@@ -110,7 +118,7 @@ export class BatchLoader {
     const concat = (pick: (item: PreparedItem) => Float32Array) => {
       const size = pick(items[0]!).length;
       const out = new Float32Array(size * items.length);
-      items.forEach((item, k) => out.set(pick(item), k * size));
+      for (const [k, item] of items.entries()) out.set(pick(item), k * size);
       return out;
     };
     return {

@@ -9,4 +9,6 @@ export interface ItemRequest {
   readonly settings: ItemSettings;
 }
 
-export type ItemResponse = { readonly id: number; readonly item: PreparedItem } | { readonly id: number; readonly error: string };
+export type ItemResponse =
+  | { readonly id: number; readonly item: PreparedItem }
+  | { readonly id: number; readonly error: string };
