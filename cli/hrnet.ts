@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDataCommands } from './commands/data.ts';
+import { registerEvaluationCommands } from './commands/evaluation.ts';
 import { registerInferenceCommands } from './commands/inference.ts';
 import { runProgram } from './run-program.ts';
 
@@ -9,5 +10,6 @@ const program = new Command('hrnet')
 
 registerInferenceCommands(program);
 registerDataCommands(program);
+registerEvaluationCommands(program);
 
 await runProgram(program, process.argv);

@@ -1,4 +1,4 @@
-import { BatchLoader } from './data/batch-loader.ts';
+import { type Batch, BatchLoader } from './data/batch-loader.ts';
 import type { ItemSettings } from './data/joints-dataset.ts';
 import type { Sample } from './data/sample.ts';
 import type { ForwardRunner } from './gpu/forward-runner.ts';
@@ -18,6 +18,8 @@ export interface ValidateSettings {
   readonly flipTest: boolean;
   readonly shiftHeatmap: boolean;
   readonly postProcess: boolean;
+  /** Called with each batch and its (flip-averaged) heatmaps, e.g. for DEBUG pictures. */
+  readonly onBatchHeatmaps?: (index: number, batch: Batch, heatmaps: Heatmaps) => void;
 }
 
 /** Per sample, what the official validate() collects: joints with scores, and the box. */
@@ -64,6 +66,7 @@ export async function predictDataset(
   const [hw, hh] = settings.item.heatmapSize;
   const joints = settings.item.joints.names.length;
   const predictions: SamplePrediction[] = [];
+  let batchIndex = 0;
   try {
     for await (const batch of loader.epoch(0)) {
       const count = batch.indices.length;
@@ -88,6 +91,7 @@ export async function predictDataset(
           flipBack(flipped, settings.item.joints.flipPairs, settings.shiftHeatmap),
         );
       }
+      settings.onBatchHeatmaps?.(batchIndex++, batch, heatmaps);
       const batchSamples = batch.indices.map((i) => samples[i]!);
       const decoded = finalPredictions(
         heatmaps,

@@ -1,0 +1,237 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { UserError } from '../../common/user-error.ts';
+import type { Batch } from '../../runtime/data/batch-loader.ts';
+import { cocoAnnotationFile, loadCocoGroundTruth } from '../../runtime/data/coco.ts';
+import { detectFormat, loadDataset } from '../../runtime/data/dataset.ts';
+import { loadMpiiGroundTruth } from '../../runtime/data/mpii.ts';
+import { readJson } from '../../runtime/data/read-json.ts';
+import { type CocoResult, cocoKeypointEval } from '../../runtime/eval/coco-eval.ts';
+import { cocoResults } from '../../runtime/eval/coco-results.ts';
+import { mpiiPckh } from '../../runtime/eval/mpii-pckh.ts';
+import { datasetSettings, type RuntimeConfig } from '../../runtime/experiment-settings.ts';
+import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
+import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
+import { debugPictures } from '../../runtime/image/debug-pictures.ts';
+import { encodePng } from '../../runtime/image/image.ts';
+import type { Heatmaps } from '../../runtime/pose/heatmaps.ts';
+import { loadCompiledProgram } from '../../runtime/program-loader.ts';
+import { predictDataset } from '../../runtime/validate.ts';
+import { checkWeights, packWeights } from '../../runtime/weights/pack-weights.ts';
+import { readSafetensors } from '../../runtime/weights/safetensors.ts';
+import { compiledConfig } from '../compiled-config.ts';
+import { adapterOption } from '../options.ts';
+import { progressBar } from '../progress.ts';
+
+/** The official _print_name_value table (three decimals), or one JSON object (NaN → null). */
+function printMetrics(values: Record<string, number>, arch: string, json: boolean): void {
+  if (json) {
+    process.stdout.write(
+      `${JSON.stringify(Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Number.isFinite(v) ? v : null])))}\n`,
+    );
+    return;
+  }
+  const names = Object.keys(values);
+  const name = arch.length > 15 ? `${arch.slice(0, 8)}...` : arch;
+  process.stdout.write(`| Arch ${names.map((n) => `| ${n}`).join(' ')} |\n`);
+  process.stdout.write(`${'|---'.repeat(names.length + 1)}|\n`);
+  process.stdout.write(
+    `| ${name} ${Object.values(values)
+      .map((v) => `| ${Number.isFinite(v) ? v.toFixed(3) : 'nan'}`)
+      .join(' ')} |\n`,
+  );
+}
+
+function evaluateCoco(gtPath: string, results: readonly CocoResult[]): Record<string, number> {
+  if (results.length === 0)
+    throw new UserError('the results hold no detections; there is nothing to evaluate');
+  return cocoKeypointEval(loadCocoGroundTruth(gtPath), results);
+}
+
+/** MPII ground truth next to the annotations: annot/gt_<set>.json, else the official .mat. */
+function mpiiGroundTruthPath(root: string, set: string): string {
+  const json = join(root, 'annot', `gt_${set}.json`);
+  const mat = join(root, 'annot', `gt_${set}.mat`);
+  if (existsSync(json)) return json;
+  if (existsSync(mat)) return mat;
+  throw new UserError(`no MPII ground truth for '${set}': expected ${json} or ${mat}`);
+}
+
+/**
+ * Writes the official DEBUG pictures for every PRINT_FREQ-th batch: <dir>/<prefix>_<i>_gt.png, _pred.png,
+ * _hm_gt.png, _hm_pred.png, as chosen by DEBUG.SAVE_*.
+ */
+export function debugWriter(config: RuntimeConfig, dir: string, prefix: string) {
+  const c = config as RuntimeConfig & {
+    PRINT_FREQ: number;
+    DEBUG: {
+      SAVE_BATCH_IMAGES_GT: boolean;
+      SAVE_BATCH_IMAGES_PRED: boolean;
+      SAVE_HEATMAPS_GT: boolean;
+      SAVE_HEATMAPS_PRED: boolean;
+    };
+  };
+  const { item } = datasetSettings(config);
+  return (index: number, batch: Batch, heatmaps: Heatmaps) => {
+    if (index % c.PRINT_FREQ !== 0) return;
+    const target: Heatmaps = { ...heatmaps, data: batch.target };
+    const pictures = debugPictures(
+      { input: batch.input, batch: batch.indices.length, size: item.imageSize, colorRgb: item.colorRgb },
+      item.joints,
+      { joints: batch.items.map((i) => i.joints), visibility: batch.items.map((i) => i.visibility), target },
+      heatmaps,
+      {
+        gt: c.DEBUG.SAVE_BATCH_IMAGES_GT,
+        pred: c.DEBUG.SAVE_BATCH_IMAGES_PRED,
+        heatmapsGt: c.DEBUG.SAVE_HEATMAPS_GT,
+        heatmapsPred: c.DEBUG.SAVE_HEATMAPS_PRED,
+      },
+    );
+    for (const { suffix, image } of pictures)
+      writeFileAtomic(join(dir, `${prefix}_${index}_${suffix}.png`), encodePng(image));
+  };
+}
+
+export function registerEvaluationCommands(program: Command): void {
+  program
+    .command('evaluate')
+    .description('evaluate predictions as the official code does: COCO keypoint AP/AR or MPII PCKh')
+    .addOption(new Option('--dataset <name>', 'dataset').choices(['coco', 'mpii']).makeOptionMandatory())
+    .requiredOption(
+      '--gt <file>',
+      'COCO person_keypoints JSON, or MPII ground truth (JSON, or the official gt_valid.mat)',
+    )
+    .option('--results <file>', 'COCO results JSON: [{image_id, category_id, keypoints[51], score}]')
+    .option('--preds <file>', 'MPII predictions JSON: {"preds": [[[x, y] × 16] per annotation]}, 0-based')
+    .option('--json', 'print one JSON object instead of the table')
+    .action(
+      (flags: { dataset: 'coco' | 'mpii'; gt: string; results?: string; preds?: string; json?: boolean }) => {
+        if (flags.dataset === 'coco') {
+          if (!flags.results) throw new UserError('--dataset coco needs --results');
+          const results = readJson(flags.results, 'COCO results');
+          if (!Array.isArray(results)) throw new UserError(`${flags.results} must hold a list of results`);
+          printMetrics(evaluateCoco(flags.gt, results as CocoResult[]), 'results', Boolean(flags.json));
+        } else {
+          if (!flags.preds) throw new UserError('--dataset mpii needs --preds');
+          const preds = (readJson(flags.preds, 'MPII predictions') as { preds?: unknown }).preds;
+          if (!Array.isArray(preds)) throw new UserError(`${flags.preds} must hold {"preds": [...]}`);
+          printMetrics(
+            mpiiPckh(preds as [number, number][][], loadMpiiGroundTruth(flags.gt)),
+            'preds',
+            Boolean(flags.json),
+          );
+        }
+      },
+    );
+
+  program
+    .command('test')
+    .description(
+      'run the model on the test split (flip test, post-processing) and evaluate it; writes results in the official formats',
+    )
+    .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
+    .argument('[overrides...]', 'KEY VALUE pairs (runtime settings such as TEST.FLIP_TEST False)')
+    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors)')
+    .option('--data <dir>', 'dataset folder (default: DATASET.ROOT)')
+    .option(
+      '-o, --output <dir>',
+      'results folder (default: OUTPUT_DIR/<dataset>/<model>/<experiment>/results)',
+    )
+    .option('--json', 'print one JSON object instead of the table')
+    .addOption(adapterOption())
+    .action(
+      async (
+        compiled: string,
+        overrides: string[],
+        flags: { weights: string; data?: string; output?: string; json?: boolean; adapter: AdapterChoice },
+      ) => {
+        const { manifest, forward, kernels } = await loadCompiledProgram(compiled);
+        const config = compiledConfig(compiled, manifest, overrides);
+        const c = config as RuntimeConfig & {
+          OUTPUT_DIR: string;
+          GPUS: number[];
+          WORKERS: number;
+          DATASET: { ROOT: string; TEST_SET: string };
+          DEBUG: { DEBUG: boolean };
+          TEST: {
+            BATCH_SIZE_PER_GPU: number;
+            USE_GT_BBOX: boolean;
+            COCO_BBOX_FILE: string;
+            IMAGE_THRE: number;
+            IN_VIS_THRE: number;
+            OKS_THRE: number;
+            SOFT_NMS: boolean;
+          };
+        };
+        const root = resolve(flags.data ?? c.DATASET.ROOT);
+        const format = detectFormat(root);
+        if (format !== c.DATASET.DATASET)
+          throw new UserError(
+            `${root} holds ${format} data but the experiment's DATASET.DATASET is ${c.DATASET.DATASET}`,
+          );
+        const settings = datasetSettings(config);
+        const { samples } = loadDataset({
+          format,
+          root,
+          imageSet: c.DATASET.TEST_SET,
+          aspectRatio: settings.augmentation.aspectRatio,
+          ...(format === 'coco' && !c.TEST.USE_GT_BBOX
+            ? { detections: { file: c.TEST.COCO_BBOX_FILE, imageThreshold: c.TEST.IMAGE_THRE } }
+            : {}),
+        });
+        const weights = readSafetensors(flags.weights);
+        checkWeights(manifest.parameters, weights);
+        const gpu = await openGpu(flags.adapter);
+        const runner = await ForwardRunner.create(
+          gpu,
+          forward,
+          kernels,
+          packWeights(manifest.weights.entries, manifest.weights.bytes, weights),
+          manifest.weights.entries,
+        );
+        const outDir =
+          flags.output ?? join(c.OUTPUT_DIR, c.DATASET.DATASET, c.MODEL.NAME, manifest.experiment, 'results');
+        const bar = progressBar('test', samples.length);
+        const predictions = await predictDataset(
+          runner,
+          samples,
+          {
+            item: settings.item,
+            batchSize: c.TEST.BATCH_SIZE_PER_GPU * c.GPUS.length,
+            workers: Math.min(c.WORKERS, 2),
+            flipTest: c.TEST.FLIP_TEST,
+            shiftHeatmap: c.TEST.SHIFT_HEATMAP,
+            postProcess: c.TEST.POST_PROCESS,
+            ...(c.DEBUG.DEBUG ? { onBatchHeatmaps: debugWriter(config, join(outDir, '..'), 'val') } : {}),
+          },
+          (done) => bar.update(done),
+        );
+        bar.stop();
+        runner.destroy();
+        let metrics: Record<string, number>;
+        if (format === 'coco') {
+          const results = cocoResults(predictions, {
+            inVisThreshold: c.TEST.IN_VIS_THRE,
+            oksThreshold: c.TEST.OKS_THRE,
+            softNms: c.TEST.SOFT_NMS,
+          });
+          const resultsPath = join(outDir, `keypoints_${c.DATASET.TEST_SET}_results_0.json`);
+          writeFileAtomic(resultsPath, JSON.stringify(results, null, 1));
+          process.stderr.write(`hrnet: wrote ${results.length} results to ${resultsPath}\n`);
+          metrics = evaluateCoco(cocoAnnotationFile(root, c.DATASET.TEST_SET), results);
+        } else {
+          const preds = predictions.map((p) => p.joints.map((j) => [j.x, j.y]));
+          const predsPath = join(outDir, 'pred.json');
+          writeFileAtomic(predsPath, JSON.stringify({ preds }));
+          process.stderr.write(`hrnet: wrote ${preds.length} predictions to ${predsPath}\n`);
+          metrics = mpiiPckh(
+            preds as [number, number][][],
+            loadMpiiGroundTruth(mpiiGroundTruthPath(root, c.DATASET.TEST_SET)),
+          );
+        }
+        printMetrics(metrics, c.MODEL.NAME, Boolean(flags.json));
+      },
+    );
+}
