@@ -9,8 +9,10 @@ export interface Tensor64 {
 
 export interface InterpretInputs {
   readonly batch: number;
-  /** The graph input (one `input` node), NCHW. */
+  /** The graph input (the `input` node named `input`), NCHW. */
   readonly input: Float64Array | Float32Array;
+  /** Other inputs by name (training graphs also take `target` and `target_weight`). */
+  readonly extraInputs?: ReadonlyMap<string, Float64Array | Float32Array>;
   /** Parameters by official name. */
   readonly parameters: ReadonlyMap<string, Float64Array | Float32Array>;
 }
@@ -42,8 +44,11 @@ function evaluateNode(node: Node, values: readonly Tensor64[], inputs: Interpret
   const args = node.inputs.map((i) => values[i]!);
   const a = node.attrs as unknown as OpAttrs;
   switch (node.op) {
-    case 'input':
-      return checked(shape, Float64Array.from(inputs.input), 'input');
+    case 'input': {
+      const data = node.module === 'input' ? inputs.input : inputs.extraInputs?.get(node.module);
+      if (!data) throw new Error(`missing input ${node.module}`);
+      return checked(shape, Float64Array.from(data), node.module);
+    }
     case 'parameter': {
       const data = inputs.parameters.get(node.module);
       if (!data) throw new Error(`missing parameter ${node.module}`);
@@ -80,6 +85,99 @@ function evaluateNode(node: Node, values: readonly Tensor64[], inputs: Interpret
         ),
       };
     }
+    case 'bn_stats':
+      return { shape, data: channelStats(args[0]!) };
+    case 'bn_train': {
+      const [x, stats, gamma, beta] = args as [Tensor64, Tensor64, Tensor64, Tensor64];
+      return normalize(x, stats, a.eps, (v, c) => v * gamma.data[c]! + beta.data[c]!);
+    }
+    case 'bn_running': {
+      const [mean, variance, stats] = args as [Tensor64, Tensor64, Tensor64];
+      const c = mean.data.length;
+      const n = inputs.batch * a.plane;
+      const data = new Float64Array(2 * c);
+      for (let k = 0; k < c; k++) {
+        data[k] = (1 - a.momentum) * mean.data[k]! + a.momentum * stats.data[k]!;
+        data[c + k] = (1 - a.momentum) * variance.data[k]! + a.momentum * stats.data[c + k]! * (n / (n - 1));
+      }
+      return { shape, data };
+    }
+    case 'mse_loss': {
+      const [output, target, weight] = args as [Tensor64, Tensor64, Tensor64];
+      const [n, joints, h, w] = output.shape as [number, number, number, number];
+      let sum = 0;
+      for (let i = 0; i < output.data.length; i++) {
+        const tw = a.use_target_weight ? weight.data[Math.floor(i / (h * w))]! : 1;
+        sum += (output.data[i]! * tw - target.data[i]! * tw) ** 2;
+      }
+      return { shape, data: Float64Array.of((0.5 * sum) / (joints * n * h * w)) };
+    }
+    case 'mse_loss_grad': {
+      const [output, target, weight] = args as [Tensor64, Tensor64, Tensor64];
+      const [n, joints, h, w] = output.shape as [number, number, number, number];
+      const scale = 1 / (joints * n * h * w);
+      return {
+        shape,
+        data: output.data.map((v, i) => {
+          const tw = a.use_target_weight ? weight.data[Math.floor(i / (h * w))]! : 1;
+          return scale * tw * (v * tw - target.data[i]! * tw);
+        }),
+      };
+    }
+    case 'relu_grad': {
+      const [dy, y] = args as [Tensor64, Tensor64];
+      return { shape, data: dy.data.map((g, i) => (y.data[i]! > 0 ? g : 0)) };
+    }
+    case 'conv2d_grad_input':
+      return convGradInput(args[0]!, args[1]!, shape, a.stride, a.pad);
+    case 'conv2d_grad_weight':
+      return convGradWeight(args[0]!, args[1]!, shape, a.stride, a.pad);
+    case 'channel_sum':
+      return { shape, data: channelSums(args[0]!, (v) => v) };
+    case 'bn_grad_gamma': {
+      const [dy, x, stats] = args as [Tensor64, Tensor64, Tensor64];
+      const normalized = normalize(x, stats, a.eps, (v) => v);
+      return { shape, data: channelSums(dy, (g, i) => g * normalized.data[i]!) };
+    }
+    case 'bn_grad_input': {
+      const [dy, x, stats, gamma, dGamma, dBeta] = args as [
+        Tensor64,
+        Tensor64,
+        Tensor64,
+        Tensor64,
+        Tensor64,
+        Tensor64,
+      ];
+      const [n, c, h, w] = x.shape as [number, number, number, number];
+      const count = n * h * w;
+      const normalized = normalize(x, stats, a.eps, (v) => v);
+      return {
+        shape,
+        data: dy.data.map((g, i) => {
+          const k = Math.floor(i / (h * w)) % c;
+          const invStd = 1 / Math.sqrt(stats.data[c + k]! + a.eps);
+          return (
+            ((gamma.data[k]! * invStd) / count) *
+            (count * g - dBeta.data[k]! - normalized.data[i]! * dGamma.data[k]!)
+          );
+        }),
+      };
+    }
+    case 'upsample_nearest_grad': {
+      const dy = args[0]!;
+      const [n, c, h, w] = shape as [number, number, number, number];
+      const s = a.scale;
+      const data = new Float64Array(n * c * h * w);
+      for (let plane = 0; plane < n * c; plane++) {
+        for (let y = 0; y < h * s; y++) {
+          for (let x = 0; x < w * s; x++) {
+            data[plane * h * w + Math.floor(y / s) * w + Math.floor(x / s)]! +=
+              dy.data[(plane * h * s + y) * w * s + x]!;
+          }
+        }
+      }
+      return { shape, data };
+    }
     case 'fused_conv2d': {
       const [x, weight, bias, ...terms] = args as [Tensor64, Tensor64, Tensor64, ...Tensor64[]];
       const own = conv2d(x, weight, bias, shape, a.stride, a.pad, a.input_scale);
@@ -98,6 +196,117 @@ interface OpAttrs {
   readonly self_index: number;
   readonly relu: boolean;
   readonly term_scales: readonly number[];
+  readonly momentum: number;
+  readonly plane: number;
+  readonly use_target_weight: boolean;
+}
+
+/** Per channel of NCHW: [mean..., biased variance...] over N, H and W (two passes, as written). */
+function channelStats(x: Tensor64): Float64Array {
+  const [, c] = x.shape as [number, number];
+  const count = x.data.length / c;
+  const mean = channelSums(x, (v) => v).map((s) => s / count);
+  const variance = channelSums(x, (v, _, k) => (v - mean[k]!) ** 2).map((s) => s / count);
+  return Float64Array.from([...mean, ...variance]);
+}
+
+/** Σ over N, H, W of f(value, index, channel), per channel. */
+function channelSums(
+  x: Tensor64,
+  f: (value: number, index: number, channel: number) => number,
+): Float64Array {
+  const [, c, h, w] = x.shape as [number, number, number, number];
+  const sums = new Float64Array(c);
+  for (let i = 0; i < x.data.length; i++) {
+    const k = Math.floor(i / (h * w)) % c;
+    sums[k]! += f(x.data[i]!, i, k);
+  }
+  return sums;
+}
+
+/** g((x − mean) / √(var + eps), channel) for every element. */
+function normalize(
+  x: Tensor64,
+  stats: Tensor64,
+  eps: number,
+  g: (normalized: number, channel: number) => number,
+): Tensor64 {
+  const [, c, h, w] = x.shape as [number, number, number, number];
+  return {
+    shape: x.shape,
+    data: x.data.map((v, i) => {
+      const k = Math.floor(i / (h * w)) % c;
+      return g((v - stats.data[k]!) / Math.sqrt(stats.data[c + k]! + eps), k);
+    }),
+  };
+}
+
+/** dx of a convolution: every output position's gradient spread back over the inputs it read. */
+function convGradInput(
+  dy: Tensor64,
+  weight: Tensor64,
+  shape: number[],
+  stride: number,
+  pad: number,
+): Tensor64 {
+  const [n, cout, ho, wo] = dy.shape as [number, number, number, number];
+  const [, cin, k] = weight.shape as [number, number, number];
+  const [, , h, w] = shape as [number, number, number, number];
+  const dx = new Float64Array(n * cin * h * w);
+  for (let b = 0; b < n; b++) {
+    for (let co = 0; co < cout; co++) {
+      for (let ci = 0; ci < cin; ci++) {
+        for (let ky = 0; ky < k; ky++) {
+          for (let kx = 0; kx < k; kx++) {
+            const wv = weight.data[((co * cin + ci) * k + ky) * k + kx]!;
+            for (let oy = 0; oy < ho; oy++) {
+              const iy = oy * stride - pad + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let ox = 0; ox < wo; ox++) {
+                const ix = ox * stride - pad + kx;
+                if (ix < 0 || ix >= w) continue;
+                dx[((b * cin + ci) * h + iy) * w + ix]! +=
+                  wv * dy.data[((b * cout + co) * ho + oy) * wo + ox]!;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { shape, data: dx };
+}
+
+/** dW of a convolution: Σ over the batch and output positions of dy × the input it read. */
+function convGradWeight(x: Tensor64, dy: Tensor64, shape: number[], stride: number, pad: number): Tensor64 {
+  const [n, cin, h, w] = x.shape as [number, number, number, number];
+  const [, cout, ho, wo] = dy.shape as [number, number, number, number];
+  const k = shape[2]!;
+  const dw = new Float64Array(cout * cin * k * k);
+  for (let b = 0; b < n; b++) {
+    for (let co = 0; co < cout; co++) {
+      for (let ci = 0; ci < cin; ci++) {
+        for (let ky = 0; ky < k; ky++) {
+          for (let kx = 0; kx < k; kx++) {
+            let sum = 0;
+            for (let oy = 0; oy < ho; oy++) {
+              const iy = oy * stride - pad + ky;
+              if (iy < 0 || iy >= h) continue;
+              for (let ox = 0; ox < wo; ox++) {
+                const ix = ox * stride - pad + kx;
+                if (ix < 0 || ix >= w) continue;
+                sum +=
+                  dy.data[((b * cout + co) * ho + oy) * wo + ox]! *
+                  x.data[((b * cin + ci) * h + iy) * w + ix]!;
+              }
+            }
+            dw[((co * cin + ci) * k + ky) * k + kx]! += sum;
+          }
+        }
+      }
+    }
+  }
+  return { shape, data: dw };
 }
 
 function checked(shape: number[], data: Float64Array, what: string): Tensor64 {

@@ -26,7 +26,9 @@ export type OpGroup =
   | 'normalization'
   | 'elementwise'
   | 'resample'
-  | 'weight_transform';
+  | 'weight_transform'
+  | 'loss'
+  | 'gradient';
 
 const same = (inputs: readonly TensorType[]) => inputs[0]!;
 
@@ -111,6 +113,59 @@ function fusedConvType(inputs: readonly TensorType[], attrs: Attrs): TensorType 
   return conv;
 }
 
+const vectorOf = (channels: number) => tensorType([channels]);
+
+function channelsOf(t: TensorType): number {
+  return t.shape[1] as number;
+}
+
+/** [2, C]: a channel statistic pair (mean and biased variance, or their running values). */
+function statsType(inputs: readonly TensorType[]): TensorType | string {
+  const x = inputs[0]!;
+  return x.shape.length === 4 ? tensorType([2, channelsOf(x)]) : 'bn_stats takes NCHW';
+}
+
+function runningType(inputs: readonly TensorType[]): TensorType | string {
+  const [mean, variance, stats] = inputs as [TensorType, TensorType, TensorType];
+  const c = mean.shape[0] as number;
+  return variance.shape[0] === c && stats.shape[1] === c
+    ? tensorType([2, c])
+    : 'bn_running needs running stats and batch stats of one size';
+}
+
+function lossType(inputs: readonly TensorType[]): TensorType | string {
+  const [output, target, weight] = inputs as [TensorType, TensorType, TensorType];
+  if (!sameType(output, target)) return 'mse_loss needs output and target of one shape';
+  if (weight.shape.length !== 3 || weight.shape[1] !== output.shape[1] || weight.shape[2] !== 1)
+    return 'mse_loss target_weight must be [N, J, 1]';
+  return tensorType([1]);
+}
+
+function gradInputType(inputs: readonly TensorType[], attrs: Attrs): TensorType | string {
+  const [dy, weight] = inputs as [TensorType, TensorType];
+  return tensorType([
+    dy.shape[0]!,
+    weight.shape[1]!,
+    attrs.input_height as number,
+    attrs.input_width as number,
+  ]);
+}
+
+function gradWeightType(inputs: readonly TensorType[], attrs: Attrs): TensorType | string {
+  const [x, dy] = inputs as [TensorType, TensorType];
+  const k = attrs.kernel as number;
+  return tensorType([channelsOf(dy), channelsOf(x), k, k]);
+}
+
+function upsampleGradType(inputs: readonly TensorType[], attrs: Attrs): TensorType | string {
+  const dy = inputs[0]!;
+  const s = attrs.scale as number;
+  const [n, c, h, w] = dy.shape as [Dim, number, number, number];
+  return h % s === 0 && w % s === 0
+    ? tensorType([n, c, h / s, w / s])
+    : 'upsample_nearest_grad needs sizes divisible by the scale';
+}
+
 /**
  * The op table: the living definition of what each op takes and produces. The CPU interpreter
  * (runtime side) defines what each op computes.
@@ -141,6 +196,44 @@ export const opDefinitions = {
   output: { group: 'sink', arity: 1, attrs: {}, infer: same },
   fold_bn_weight: { group: 'weight_transform', arity: 3, attrs: { eps: 'float' }, infer: foldedWeightType },
   fold_bn_bias: { group: 'weight_transform', arity: [4, 5], attrs: { eps: 'float' }, infer: foldedBiasType },
+  // Training: batch statistics, the loss, and one gradient op per rule of passes/autodiff.ts.
+  bn_stats: { group: 'normalization', arity: 1, attrs: {}, infer: statsType },
+  bn_train: { group: 'normalization', arity: 4, attrs: { eps: 'float' }, infer: same },
+  bn_running: {
+    group: 'normalization',
+    arity: 3,
+    attrs: { momentum: 'float', plane: 'int' },
+    infer: runningType,
+  },
+  mse_loss: { group: 'loss', arity: 3, attrs: { use_target_weight: 'bool' }, infer: lossType },
+  mse_loss_grad: { group: 'gradient', arity: 3, attrs: { use_target_weight: 'bool' }, infer: same },
+  relu_grad: { group: 'gradient', arity: 2, attrs: {}, infer: same },
+  conv2d_grad_input: {
+    group: 'gradient',
+    arity: 2,
+    attrs: { kernel: 'int', stride: 'int', pad: 'int', input_height: 'int', input_width: 'int' },
+    infer: gradInputType,
+  },
+  conv2d_grad_weight: {
+    group: 'gradient',
+    arity: 2,
+    attrs: { kernel: 'int', stride: 'int', pad: 'int' },
+    infer: gradWeightType,
+  },
+  channel_sum: {
+    group: 'gradient',
+    arity: 1,
+    attrs: {},
+    infer: (inputs) => vectorOf(channelsOf(inputs[0]!)),
+  },
+  bn_grad_gamma: {
+    group: 'gradient',
+    arity: 3,
+    attrs: { eps: 'float' },
+    infer: (inputs) => vectorOf(channelsOf(inputs[0]!)),
+  },
+  bn_grad_input: { group: 'gradient', arity: 6, attrs: { eps: 'float' }, infer: same },
+  upsample_nearest_grad: { group: 'gradient', arity: 1, attrs: { scale: 'int' }, infer: upsampleGradType },
   fused_conv2d: {
     group: 'convolution',
     arity: [3, 8],
