@@ -18,7 +18,15 @@ export interface ArenaTensor {
 
 export type Binding =
   | { readonly kind: 'activation'; readonly tensor: number }
-  | { readonly kind: 'weight'; readonly entry: number };
+  | { readonly kind: 'weight'; readonly entry: number }
+  /** Training: a value whose size does not depend on the batch (statistics, partial sums, the loss). */
+  | { readonly kind: 'fixed'; readonly tensor: number }
+  /** Training: a trainable parameter, its gradient, or a BN running statistic (flat buffers). */
+  | { readonly kind: 'parameter'; readonly entry: number }
+  | { readonly kind: 'gradient'; readonly entry: number }
+  | { readonly kind: 'running'; readonly entry: number }
+  /** Training: the optimizer's buffers. */
+  | { readonly kind: 'optimizer'; readonly slot: 'expAvg' | 'expAvgSq' | 'momentumBuffer' | 'hyper' };
 
 export interface Dispatch {
   readonly kernel: string;
@@ -38,6 +46,50 @@ export interface ForwardProgram {
   readonly arenaBytesPerImage: number;
   readonly tensors: readonly ArenaTensor[];
   readonly dispatches: readonly Dispatch[];
+}
+
+/** A region of a flat training buffer (parameters and gradients share one layout). */
+export interface FlatEntry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** Byte offset, a multiple of 256. */
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/** A batch-independent tensor's place in the fixed arena. */
+export interface FixedTensor {
+  readonly id: number;
+  readonly label: string;
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly bytes: number;
+}
+
+/**
+ * One training step as dispatches: the forward in training mode, the loss, the backward, and (as
+ * separate dispatches) the optimizer. Activations and gradients of activations live in the arena;
+ * statistics and other batch-independent values in the fixed arena.
+ */
+export interface TrainStepProgram {
+  readonly experiment: string;
+  readonly inputs: { readonly input: number; readonly target: number; readonly targetWeight: number };
+  readonly inputShapes: {
+    readonly input: readonly number[];
+    readonly target: readonly number[];
+    readonly targetWeight: readonly number[];
+  };
+  readonly outputs: { readonly loss: number; readonly heatmaps: number; readonly gradInput?: number };
+  readonly arenaBytesPerImage: number;
+  readonly fixedBytes: number;
+  readonly tensors: readonly ArenaTensor[];
+  readonly fixedTensors: readonly FixedTensor[];
+  readonly parameters: readonly FlatEntry[];
+  readonly parameterBytes: number;
+  readonly running: readonly FlatEntry[];
+  readonly runningBytes: number;
+  readonly dispatches: readonly Dispatch[];
+  readonly optimizer: { readonly adam: Dispatch; readonly sgd: Dispatch; readonly hyperValues: number };
 }
 
 /** How a packed weight is computed from official parameters (in float64, once, at load time). */

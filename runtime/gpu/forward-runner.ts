@@ -183,6 +183,8 @@ export class ForwardRunner {
                 resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk },
               };
             }
+            if (binding.kind !== 'weight')
+              throw new Error(`a forward program cannot bind ${binding.kind} buffers`);
             const entry = this.weightEntries[binding.entry]!;
             return {
               binding: i + 1,

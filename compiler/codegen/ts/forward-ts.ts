@@ -4,10 +4,11 @@ import type { KernelProgram, WorkgroupFormula } from '../kernel-plan.ts';
 
 const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
-function bindingText(binding: Binding): string {
-  return binding.kind === 'activation'
-    ? `{ kind: 'activation', tensor: ${binding.tensor} }`
-    : `{ kind: 'weight', entry: ${binding.entry} }`;
+export function bindingText(binding: Binding): string {
+  const fields = Object.entries(binding).map(
+    ([key, value]) => `${key}: ${typeof value === 'string' ? quote(value) : String(value)}`,
+  );
+  return `{ ${fields.join(', ')} }`;
 }
 
 function workgroupsText(formula: WorkgroupFormula): string {

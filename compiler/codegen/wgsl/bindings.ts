@@ -31,3 +31,11 @@ export function declareBindings(bindings: readonly KernelBinding[]): string {
 export function u32(n: number): string {
   return `${n}u`;
 }
+
+/**
+ * Statements that use every binding, for kernels that do not read some of them: the bind group layout
+ * the runtime derives ('auto') then always has every binding the schedule provides.
+ */
+export function useAllBindings(bindings: readonly KernelBinding[]): string {
+  return ['  _ = params.batch;', ...bindings.map((b) => `  _ = &${b.name};`)].join('\n');
+}

@@ -1,0 +1,581 @@
+import { createHash } from 'node:crypto';
+import type { ArenaTensor, Binding, FixedTensor, FlatEntry } from '../../runtime/program.ts';
+import type { Graph, Node } from '../ir/graph.ts';
+import { valueNames } from '../ir/print.ts';
+import { elementsPerItem } from '../ir/tensor-type.ts';
+import { alignUp, type PlannedTensor, planMemory } from '../passes/memory-plan.ts';
+import { trainingOutput } from '../passes/training-graph.ts';
+import type { GeneratedKernel, WorkgroupFormula } from './kernel-plan.ts';
+import {
+  type ElementwiseKernelSpec,
+  elementwiseWorkgroups,
+  generateElementwiseKernel,
+} from './wgsl/elementwise.ts';
+import {
+  batchNormGammaGradKernel,
+  batchStatsKernel,
+  channelSumKernel,
+  mseLossKernel,
+  partialSumKernel,
+} from './wgsl/train/channel-reductions.ts';
+import {
+  type ConvShape,
+  convForwardSpec,
+  convGradInputSpec,
+  convGradWeightSpec,
+  weightGradientSplits,
+} from './wgsl/train/conv-train.ts';
+import { type GemmSpec, gemmTiling, generateGemmKernel } from './wgsl/train/gemm.ts';
+import { adamKernel, hyperCount, sgdKernel } from './wgsl/train/optimizer.ts';
+import {
+  batchNormInputGradKernel,
+  batchNormRunningKernel,
+  batchNormTrainKernel,
+  mseLossGradKernel,
+  pointwiseMaxGroups,
+  reluGradKernel,
+  upsampleGradKernel,
+} from './wgsl/train/pointwise-train.ts';
+
+/** Workgroup counts: tiles over batch-scaled columns, per channel, or a fixed count. */
+export type TrainWorkgroups =
+  | WorkgroupFormula
+  | {
+      readonly kind: 'gemm';
+      readonly columnsPerImage: number;
+      readonly fixedColumns: number;
+      readonly columnsPerGroup: number;
+      readonly rows: number;
+      readonly splits: number;
+    }
+  | { readonly kind: 'fixed'; readonly x: number };
+
+export interface TrainLaunch {
+  readonly kernel: string;
+  readonly module: string;
+  readonly node: number;
+  readonly bindings: readonly Binding[];
+  readonly workgroups: TrainWorkgroups;
+}
+
+export interface TrainKernelProgram {
+  readonly kernels: readonly GeneratedKernel[];
+  readonly launches: readonly TrainLaunch[];
+  readonly optimizer: { readonly adam: TrainLaunch; readonly sgd: TrainLaunch };
+  readonly inputs: { readonly input: number; readonly target: number; readonly targetWeight: number };
+  readonly inputShapes: {
+    readonly input: number[];
+    readonly target: number[];
+    readonly targetWeight: number[];
+  };
+  readonly outputs: { readonly loss: number; readonly heatmaps: number; readonly gradInput?: number };
+  readonly tensors: readonly ArenaTensor[];
+  readonly fixedTensors: readonly FixedTensor[];
+  readonly arenaBytesPerImage: number;
+  readonly fixedBytes: number;
+  readonly parameters: readonly FlatEntry[];
+  readonly parameterBytes: number;
+  readonly running: readonly FlatEntry[];
+  readonly runningBytes: number;
+}
+
+export function evaluateTrainWorkgroups(formula: TrainWorkgroups, batch: number): [number, number, number] {
+  switch (formula.kind) {
+    case 'gemm':
+      return [
+        Math.ceil((batch * formula.columnsPerImage + formula.fixedColumns) / formula.columnsPerGroup),
+        formula.rows,
+        formula.splits,
+      ];
+    case 'fixed':
+      return [formula.x, 1, 1];
+    case 'tiles':
+      return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
+    case 'grid-stride':
+      return [
+        Math.min(Math.ceil((batch * formula.elementsPerImage) / formula.threads), formula.maxGroups),
+        1,
+        1,
+      ];
+  }
+}
+
+function layoutFlat(nodes: readonly Node[]): {
+  entries: FlatEntry[];
+  bytes: number;
+  index: Map<number, number>;
+} {
+  const entries: FlatEntry[] = [];
+  const index = new Map<number, number>();
+  let offset = 0;
+  for (const node of nodes) {
+    const bytes = alignUp(elementsPerItem(node.type) * 4);
+    index.set(node.id, entries.length);
+    entries.push({ name: node.module, shape: node.type.shape as number[], offset, bytes });
+    offset += bytes;
+  }
+  return { entries, bytes: Math.max(256, offset), index };
+}
+
+/** Lowers a training graph (passes/training-graph.ts) to kernels and launches over planned buffers. */
+export function planTrainingKernels(graph: Graph): TrainKernelProgram {
+  const nodes = graph.nodes;
+  const trainable = nodes.filter(
+    (n) => n.op === 'parameter' && (n.attrs.role === 'weight' || n.attrs.role === 'bias'),
+  );
+  const runningNodes = nodes.filter(
+    (n) => n.op === 'parameter' && (n.attrs.role === 'running_mean' || n.attrs.role === 'running_var'),
+  );
+  const parameters = layoutFlat(trainable);
+  const running = layoutFlat(runningNodes);
+  const parameterByName = new Map(trainable.map((n) => [n.module, n.id]));
+  const outputs = nodes.filter((n) => n.op === 'output');
+  const outputNamed = (name: string) => outputs.find((o) => o.module === name)?.inputs[0];
+  // A parameter's gradient is computed straight into its slot of the gradient buffer.
+  const gradientSlot = new Map<number, number>();
+  for (const o of outputs) {
+    if (!o.module.startsWith('grad:') || o.module === trainingOutput.gradient('input')) continue;
+    gradientSlot.set(o.inputs[0]!, parameters.index.get(parameterByName.get(o.module.slice(5))!)!);
+  }
+  const input = (name: string) => nodes.find((n) => n.op === 'input' && n.module === name)!;
+  const inputs = {
+    input: input('input').id,
+    target: input('target').id,
+    targetWeight: input('target_weight').id,
+  };
+  const loss = outputNamed(trainingOutput.loss)!;
+  const heatmaps = outputNamed(trainingOutput.heatmaps)!;
+  const gradInput = outputNamed(trainingOutput.gradient('input'));
+
+  const kernels = new Map<string, GeneratedKernel>();
+  const addKernel = (wgsl: string, description: string, prefix: string) => {
+    const name = `${prefix}_${createHash('sha256').update(wgsl).digest('hex').slice(0, 8)}`;
+    if (!kernels.has(name)) kernels.set(name, { name, description, wgsl });
+    return name;
+  };
+  const isBatched = (id: number) => nodes[id]!.type.shape.includes('N');
+  const temporaries: { id: number; bytes: number; label: string; shape: number[] }[] = [];
+  let nextTemporary = -1;
+  const bind = (id: number): Binding => {
+    const node = nodes[id]!;
+    if (node.op === 'parameter') {
+      return parameters.index.has(id)
+        ? { kind: 'parameter', entry: parameters.index.get(id)! }
+        : { kind: 'running', entry: running.index.get(id)! };
+    }
+    if (gradientSlot.has(id)) return { kind: 'gradient', entry: gradientSlot.get(id)! };
+    return isBatched(id) ? { kind: 'activation', tensor: id } : { kind: 'fixed', tensor: id };
+  };
+  const gemm = (spec: GemmSpec, columnsPerImage: number, fixedColumns: number) => {
+    const tiling = gemmTiling(spec);
+    return {
+      kernel: addKernel(
+        generateGemmKernel(spec, 'compiler/codegen/wgsl/train/gemm.ts'),
+        spec.description,
+        'gemm',
+      ),
+      workgroups: {
+        kind: 'gemm' as const,
+        columnsPerImage,
+        fixedColumns,
+        columnsPerGroup: tiling.tileN,
+        rows: Math.ceil(spec.mValue / tiling.tileM),
+        splits: spec.splits,
+      },
+    };
+  };
+  const grid = (perImage: number): WorkgroupFormula => ({
+    kind: 'grid-stride',
+    elementsPerImage: perImage,
+    threads: 256,
+    maxGroups: pointwiseMaxGroups,
+  });
+  const shapeOf = (id: number) => nodes[id]!.type.shape as number[];
+
+  const launches: TrainLaunch[] = [];
+  // For liveness: the launches that read each value (a launch may also read a temporary).
+  const launchInputs: number[][] = [];
+  const launchOutputs: number[] = [];
+  const push = (
+    node: Node,
+    kernel: string,
+    bindings: Binding[],
+    workgroups: TrainWorkgroups,
+    reads: number[],
+    writes: number,
+  ) => {
+    launches.push({ kernel, module: node.module, node: node.id, bindings, workgroups });
+    launchInputs.push(reads);
+    launchOutputs.push(writes);
+  };
+
+  for (const node of nodes) {
+    const a = node.attrs as unknown as TrainAttrs;
+    const [i0, i1, i2, i3, i4, i5] = node.inputs;
+    switch (node.op) {
+      case 'input':
+      case 'parameter':
+      case 'output':
+        break;
+      case 'conv2d': {
+        const s = convShape(shapeOf(i0!), shapeOf(node.id), a);
+        const { kernel, workgroups } = gemm(
+          convForwardSpec(s, i2 !== undefined),
+          s.outHeight * s.outWidth,
+          0,
+        );
+        push(
+          node,
+          kernel,
+          [bind(node.id), bind(i0!), bind(i1!), ...(i2 === undefined ? [] : [bind(i2)])],
+          workgroups,
+          node.inputs.slice(),
+          node.id,
+        );
+        break;
+      }
+      case 'conv2d_grad_input': {
+        const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
+        const { kernel, workgroups } = gemm(convGradInputSpec(s), s.height * s.width, 0);
+        push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], workgroups, [i0!, i1!], node.id);
+        break;
+      }
+      case 'conv2d_grad_weight': {
+        const s = convShape(shapeOf(i0!), shapeOf(i1!), a);
+        const spec = convGradWeightSpec(s);
+        const splits = weightGradientSplits(s);
+        const n = s.inChannels * s.kernel * s.kernel;
+        const elements = s.outChannels * n;
+        const rows = Math.ceil(s.outChannels / gemmTiling(spec).tileM);
+        const kernel = addKernel(
+          generateGemmKernel(spec, 'compiler/codegen/wgsl/train/gemm.ts'),
+          spec.description,
+          'gemm',
+        );
+        const columns = {
+          kind: 'gemm' as const,
+          columnsPerImage: 0,
+          fixedColumns: n,
+          columnsPerGroup: gemmTiling(spec).tileN,
+          rows,
+          splits,
+        };
+        if (splits === 1) {
+          push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], columns, [i0!, i1!], node.id);
+        } else {
+          const temporary = nextTemporary--;
+          temporaries.push({
+            id: temporary,
+            bytes: splits * elements * 4,
+            label: `partial sums of ${node.module} weight gradient`,
+            shape: [splits, elements],
+          });
+          push(
+            node,
+            kernel,
+            [{ kind: 'fixed', tensor: temporary }, bind(i0!), bind(i1!)],
+            columns,
+            [i0!, i1!],
+            temporary,
+          );
+          const reduce = addKernel(
+            partialSumKernel(elements, splits),
+            `sum of ${splits} partial weight gradients`,
+            'partial_sum',
+          );
+          push(
+            node,
+            reduce,
+            [bind(node.id), { kind: 'fixed', tensor: temporary }],
+            { kind: 'fixed', x: Math.ceil(elements / 256) },
+            [temporary],
+            node.id,
+          );
+        }
+        break;
+      }
+      case 'bn_stats': {
+        const [, c, h, w] = shapeOf(i0!) as [number, number, number, number];
+        push(
+          node,
+          addKernel(batchStatsKernel(c, h * w), 'batch statistics', 'bn_stats'),
+          [bind(node.id), bind(i0!)],
+          { kind: 'fixed', x: c },
+          [i0!],
+          node.id,
+        );
+        break;
+      }
+      case 'bn_train': {
+        const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
+        push(
+          node,
+          addKernel(batchNormTrainKernel(c, h * w, a.eps), 'training batch norm', 'bn_train'),
+          [bind(node.id), ...node.inputs.map(bind)],
+          grid(c * h * w),
+          node.inputs.slice(),
+          node.id,
+        );
+        break;
+      }
+      case 'bn_running': {
+        const c = shapeOf(i0!)[0]!;
+        const plane = a.plane;
+        push(
+          node,
+          addKernel(batchNormRunningKernel(c, plane, a.momentum), 'running statistics', 'bn_running'),
+          [bind(i0!), bind(i1!), bind(i2!)],
+          { kind: 'fixed', x: Math.ceil(c / 64) },
+          [i2!],
+          node.id,
+        );
+        break;
+      }
+      case 'mse_loss': {
+        const [, j, h, w] = shapeOf(i0!) as [number, number, number, number];
+        push(
+          node,
+          addKernel(mseLossKernel(j, h * w, a.use_target_weight), 'JointsMSELoss', 'mse_loss'),
+          [bind(node.id), bind(i0!), bind(i1!), bind(i2!)],
+          { kind: 'fixed', x: 1 },
+          [i0!, i1!, i2!],
+          node.id,
+        );
+        break;
+      }
+      case 'mse_loss_grad': {
+        const [, j, h, w] = shapeOf(i0!) as [number, number, number, number];
+        push(
+          node,
+          addKernel(
+            mseLossGradKernel(j, h * w, a.use_target_weight),
+            'JointsMSELoss gradient',
+            'mse_loss_grad',
+          ),
+          [bind(node.id), bind(i0!), bind(i1!), bind(i2!)],
+          grid(j * h * w),
+          [i0!, i1!, i2!],
+          node.id,
+        );
+        break;
+      }
+      case 'relu_grad':
+        push(
+          node,
+          addKernel(reluGradKernel(elementsPerItem(node.type)), 'ReLU gradient', 'relu_grad'),
+          [bind(node.id), bind(i0!), bind(i1!)],
+          grid(elementsPerItem(node.type)),
+          [i0!, i1!],
+          node.id,
+        );
+        break;
+      case 'channel_sum':
+      case 'bn_grad_gamma': {
+        const [, c, h, w] = shapeOf(i0!) as [number, number, number, number];
+        const wgsl =
+          node.op === 'channel_sum' ? channelSumKernel(c, h * w) : batchNormGammaGradKernel(c, h * w, a.eps);
+        push(
+          node,
+          addKernel(wgsl, node.op, node.op),
+          [bind(node.id), ...node.inputs.map(bind)],
+          { kind: 'fixed', x: c },
+          node.inputs.slice(),
+          node.id,
+        );
+        break;
+      }
+      case 'bn_grad_input': {
+        const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
+        const reads = [i0!, i1!, i2!, i3!, i4!, i5!];
+        push(
+          node,
+          addKernel(batchNormInputGradKernel(c, h * w, a.eps), 'BN input gradient', 'bn_grad_input'),
+          [bind(node.id), ...reads.map(bind)],
+          grid(c * h * w),
+          reads,
+          node.id,
+        );
+        break;
+      }
+      case 'upsample_nearest_grad': {
+        const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
+        push(
+          node,
+          addKernel(upsampleGradKernel(c, h, w, a.scale), 'upsample gradient', 'upsample_grad'),
+          [bind(node.id), bind(i0!)],
+          grid(c * h * w),
+          [i0!],
+          node.id,
+        );
+        break;
+      }
+      case 'relu':
+      case 'add':
+      case 'upsample_nearest': {
+        if (!isBatched(node.id))
+          throw new Error(
+            `a training graph's ${node.op} of batch-independent values is not supported (${node.module})`,
+          );
+        const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
+        const spec: ElementwiseKernelSpec =
+          node.op === 'upsample_nearest'
+            ? {
+                kind: 'upsample_nearest',
+                channels: c,
+                height: h / a.scale,
+                width: w / a.scale,
+                scale: a.scale,
+              }
+            : { kind: node.op, elements: c * h * w };
+        const wgsl = generateElementwiseKernel(spec);
+        push(
+          node,
+          addKernel(wgsl, node.op, node.op),
+          [bind(node.id), ...node.inputs.map(bind)],
+          { kind: 'grid-stride', ...elementwiseWorkgroups(spec) },
+          node.inputs.slice(),
+          node.id,
+        );
+        break;
+      }
+      default:
+        throw new Error(`no training kernel for ${node.op} (${node.module})`);
+    }
+  }
+
+  // Liveness over the launch list, separately for the batched arena and the fixed arena.
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  launchOutputs.forEach((id, step) => {
+    if (!first.has(id)) first.set(id, step);
+    last.set(id, Math.max(last.get(id) ?? step, step));
+  });
+  launchInputs.forEach((reads, step) => {
+    for (const id of reads) last.set(id, Math.max(last.get(id) ?? step, step));
+  });
+  const end = launches.length;
+  for (const id of [inputs.input, inputs.target, inputs.targetWeight]) first.set(id, -1);
+  for (const id of [loss, heatmaps, ...(gradInput === undefined ? [] : [gradInput])]) last.set(id, end);
+  const names = valueNames(graph);
+  const planned = (ids: number[], bytesOf: (id: number) => number): PlannedTensor[] =>
+    ids.map((id) => ({
+      id,
+      bytes: bytesOf(id),
+      firstStep: first.get(id) ?? -1,
+      lastStep: last.get(id) ?? first.get(id) ?? -1,
+    }));
+  const placed = (id: number) =>
+    first.has(id) &&
+    bind(id).kind !== 'gradient' &&
+    bind(id).kind !== 'parameter' &&
+    bind(id).kind !== 'running';
+  const arenaIds = nodes.filter((n) => isBatched(n.id) && placed(n.id)).map((n) => n.id);
+  const fixedIds = [
+    ...nodes.filter((n) => !isBatched(n.id) && placed(n.id) && n.op !== 'bn_running').map((n) => n.id),
+    ...temporaries.map((t) => t.id),
+  ];
+  const temporaryById = new Map(temporaries.map((t) => [t.id, t]));
+  const fixedBytesOf = (id: number) => temporaryById.get(id)?.bytes ?? elementsPerItem(nodes[id]!.type) * 4;
+  const arenaPlan = planMemory(planned(arenaIds, (id) => elementsPerItem(nodes[id]!.type) * 4));
+  const fixedPlan = planMemory(planned(fixedIds, fixedBytesOf));
+  const label = (id: number) => temporaryById.get(id)?.label ?? `${names[id]} ${nodes[id]!.module}`;
+
+  const adamName = addKernel(adamKernel(parameters.bytes / 4), 'Adam', 'adam');
+  const sgdName = addKernel(sgdKernel(parameters.bytes / 4), 'SGD', 'sgd');
+  const optimizerGroups: TrainWorkgroups = {
+    kind: 'fixed',
+    x: Math.min(Math.ceil(parameters.bytes / 4 / 256), 4096),
+  };
+  const whole = (slot: 'expAvg' | 'expAvgSq' | 'momentumBuffer' | 'hyper'): Binding => ({
+    kind: 'optimizer',
+    slot,
+  });
+  return {
+    kernels: [...kernels.values()],
+    launches,
+    optimizer: {
+      adam: {
+        kernel: adamName,
+        module: 'optimizer',
+        node: -1,
+        bindings: [
+          { kind: 'parameter', entry: -1 },
+          { kind: 'gradient', entry: -1 },
+          whole('expAvg'),
+          whole('expAvgSq'),
+          whole('hyper'),
+        ],
+        workgroups: optimizerGroups,
+      },
+      sgd: {
+        kernel: sgdName,
+        module: 'optimizer',
+        node: -1,
+        bindings: [
+          { kind: 'parameter', entry: -1 },
+          { kind: 'gradient', entry: -1 },
+          whole('momentumBuffer'),
+          whole('hyper'),
+        ],
+        workgroups: optimizerGroups,
+      },
+    },
+    inputs,
+    inputShapes: {
+      input: shapeOf(inputs.input).slice(1),
+      target: shapeOf(inputs.target).slice(1),
+      targetWeight: shapeOf(inputs.targetWeight).slice(1),
+    },
+    outputs: { loss, heatmaps, ...(gradInput === undefined ? {} : { gradInput }) },
+    tensors: arenaIds.map((id) => ({
+      id,
+      label: label(id),
+      shape: shapeOf(id).slice(1),
+      offset: arenaPlan.offsets.get(id)!,
+      bytes: alignUp(elementsPerItem(nodes[id]!.type) * 4),
+    })),
+    fixedTensors: fixedIds.map((id) => ({
+      id,
+      label: label(id),
+      shape: temporaryById.get(id)?.shape ?? shapeOf(id),
+      offset: fixedPlan.offsets.get(id)!,
+      bytes: alignUp(fixedBytesOf(id)),
+    })),
+    arenaBytesPerImage: arenaPlan.arenaBytes,
+    fixedBytes: Math.max(256, fixedPlan.arenaBytes),
+    parameters: parameters.entries,
+    parameterBytes: parameters.bytes,
+    running: running.entries,
+    runningBytes: running.bytes,
+  };
+}
+
+export const optimizerHyperValues = hyperCount;
+
+/** The attributes the planner reads; the verifier guarantees each op has its own. */
+interface TrainAttrs {
+  readonly kernel: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly eps: number;
+  readonly momentum: number;
+  readonly plane: number;
+  readonly scale: number;
+  readonly use_target_weight: boolean;
+}
+
+function convShape(input: number[], output: number[], a: TrainAttrs): ConvShape {
+  const [, inChannels, height, width] = input as [unknown, number, number, number];
+  const [, outChannels, outHeight, outWidth] = output as [unknown, number, number, number];
+  return {
+    inChannels,
+    height,
+    width,
+    outChannels,
+    outHeight,
+    outWidth,
+    kernel: a.kernel,
+    stride: a.stride,
+    pad: a.pad,
+  };
+}

@@ -1,0 +1,140 @@
+import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
+
+const generator = 'compiler/codegen/wgsl/train/pointwise-train.ts';
+const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
+export const pointwiseMaxGroups = 4096;
+
+/** A grid-stride loop over `perImage` values of every image; `body` computes out[i]. */
+function pointwise(
+  description: string,
+  bindings: KernelBinding[],
+  perImage: number,
+  constants: [string, number][],
+  body: string,
+): string {
+  return `${generatorHeader(generator, description)}
+
+${declareBindings(bindings)}
+
+const PER_IMAGE: u32 = ${u32(perImage)};
+${constants.map(([name, value]) => `const ${name}: u32 = ${u32(value)};`).join('\n')}
+
+@compute @workgroup_size(256)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+${useAllBindings(bindings)}
+  let total = params.batch * PER_IMAGE;
+  for (var i = gid.x; i < total; i = i + groups.x * 256u) {
+${body}
+  }
+}
+`;
+}
+
+/** bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics. */
+export function batchNormTrainKernel(channels: number, plane: number, eps: number): string {
+  return pointwise(
+    `training batch norm of ${channels} channels x ${plane}`,
+    [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta')],
+    channels * plane,
+    [
+      ['C', channels],
+      ['PLANE', plane],
+    ],
+    `    let c = (i / PLANE) % C;
+    out[i] = (x[i] - stats[c]) / sqrt(stats[C + c] + ${eps.toExponential()}) * gamma[c] + beta[c];`,
+  );
+}
+
+/**
+ * bn_grad_input: the batch-norm backward through the batch statistics,
+ * dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), M = N·H·W.
+ */
+export function batchNormInputGradKernel(channels: number, plane: number, eps: number): string {
+  return pointwise(
+    `BN input gradient of ${channels} channels x ${plane}`,
+    [rw('dx'), rw('dy'), rw('x'), rw('stats'), rw('gamma'), rw('dgamma'), rw('dbeta')],
+    channels * plane,
+    [
+      ['C', channels],
+      ['PLANE', plane],
+    ],
+    `    let c = (i / PLANE) % C;
+    let count = f32(params.batch * PLANE);
+    let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
+    let normalized = (x[i] - stats[c]) * invStd;
+    dx[i] = gamma[c] * invStd / count * (count * dy[i] - dbeta[c] - normalized * dgamma[c]);`,
+  );
+}
+
+/** relu_grad: dy where the ReLU's output is positive. */
+export function reluGradKernel(perImage: number): string {
+  return pointwise(
+    `ReLU gradient of ${perImage} values per image`,
+    [rw('dx'), rw('dy'), rw('y')],
+    perImage,
+    [],
+    '    dx[i] = select(0.0, dy[i], y[i] > 0.0);',
+  );
+}
+
+/** mse_loss_grad: w · (pred·w − gt·w) / (J · N · h · w). */
+export function mseLossGradKernel(joints: number, plane: number, useTargetWeight: boolean): string {
+  return pointwise(
+    `JointsMSELoss gradient over ${joints} joints x ${plane}`,
+    [rw('grad'), rw('output'), rw('targetHeatmaps'), rw('weight')],
+    joints * plane,
+    [
+      ['J', joints],
+      ['PLANE', plane],
+    ],
+    `    let w = ${useTargetWeight ? 'weight[i / PLANE]' : '1.0'};
+    grad[i] = w * (output[i] * w - targetHeatmaps[i] * w) / f32(params.batch * J * PLANE);`,
+  );
+}
+
+/** upsample_nearest_grad: each value sums the scale × scale values it was copied to. */
+export function upsampleGradKernel(channels: number, height: number, width: number, scale: number): string {
+  const adds: string[] = [];
+  for (let a = 0; a < scale; a++)
+    for (let b = 0; b < scale; b++) adds.push(`dy[row + ${u32(a * width * scale)} + ${u32(b)}]`);
+  return pointwise(
+    `nearest upsample x${scale} gradient of ${channels}x${height}x${width}`,
+    [rw('dx'), rw('dy')],
+    channels * height * width,
+    [
+      ['H', height],
+      ['W', width],
+      ['S', scale],
+    ],
+    `    let x = i % W;
+    let y = (i / W) % H;
+    let plane = i / (H * W);
+    let row = (plane * H * S + y * S) * W * S + x * S;
+    dx[i] = ${adds.join(' + ')};`,
+  );
+}
+
+/**
+ * bn_running, in place on the running-statistics buffer: mean ← (1 − m)·mean + m·batch mean, var ←
+ * (1 − m)·var + m·batch variance·n/(n − 1), n = N·H·W (PyTorch's unbiased update).
+ */
+export function batchNormRunningKernel(channels: number, plane: number, momentum: number): string {
+  return `${generatorHeader(generator, `running statistics update of ${channels} channels (momentum ${momentum})`)}
+
+${declareBindings([rw('runningMean'), rw('runningVar'), rw('stats')])}
+
+const C: u32 = ${u32(channels)};
+const PLANE: u32 = ${u32(plane)};
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let c = gid.x;
+  if (c >= C) {
+    return;
+  }
+  let n = f32(params.batch * PLANE);
+  runningMean[c] = ${1 - momentum} * runningMean[c] + ${momentum} * stats[c];
+  runningVar[c] = ${1 - momentum} * runningVar[c] + ${momentum} * stats[C + c] * n / (n - 1.0);
+}
+`;
+}

@@ -1,0 +1,451 @@
+import { UserError } from '../../common/user-error.ts';
+import type { GpuContext } from '../gpu/adapter.ts';
+import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
+import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
+
+export type OptimizerKind = 'adam' | 'sgd';
+
+/** The official get_optimizer: Adam(lr) without weight decay, or SGD(lr, momentum, WD, nesterov). */
+export interface OptimizerSettings {
+  readonly kind: OptimizerKind;
+  readonly momentum: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+}
+
+export const adamBetas = [0.9, 0.999] as const;
+export const adamEps = 1e-8;
+
+export interface StepResult {
+  readonly loss: number;
+  /** B × J × h × w, when asked for. */
+  readonly heatmaps?: Float32Array;
+  /** The gradient buffer (flat, parameter layout) before the optimizer ran, when asked for. */
+  readonly gradients?: Float32Array;
+  readonly gradInput?: Float32Array;
+}
+
+export interface TrainBatch {
+  readonly count: number;
+  readonly input: Float32Array;
+  readonly target: Float32Array;
+  readonly targetWeight: Float32Array;
+}
+
+const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+
+/**
+ * Runs generated training steps: parameters, gradients, optimizer moments and BN running statistics
+ * live in flat GPU buffers for the whole run; each step is one command buffer (forward in training
+ * mode, loss, backward, optimizer). Every reduction has a fixed order, so a step is bit-identical
+ * every time it runs on the same inputs.
+ */
+export class TrainStepRunner {
+  private arena: GPUBuffer | undefined;
+  private arenaImages = 0;
+  private readonly groups = new Map<
+    number,
+    { step: GPUBindGroup[]; adam: GPUBindGroup; sgd: GPUBindGroup }
+  >();
+  private readonly uniform: GPUBuffer;
+  private readonly buffers: {
+    params: GPUBuffer;
+    grads: GPUBuffer;
+    running: GPUBuffer;
+    fixed: GPUBuffer;
+    expAvg: GPUBuffer;
+    expAvgSq: GPUBuffer;
+    momentumBuffer: GPUBuffer;
+    hyper: GPUBuffer;
+  };
+  /** Optimizer steps taken so far (Adam's bias correction counts them). */
+  steps = 0;
+
+  private constructor(
+    private readonly gpu: GpuContext,
+    readonly program: TrainStepProgram,
+    private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
+    readonly optimizer: OptimizerSettings,
+  ) {
+    const { device } = gpu;
+    const create = (size: number, label: string) =>
+      device.createBuffer({ size: Math.max(256, size), usage: usage(), label });
+    this.buffers = {
+      params: create(program.parameterBytes, 'parameters'),
+      grads: create(program.parameterBytes, 'gradients'),
+      running: create(program.runningBytes, 'running statistics'),
+      fixed: create(program.fixedBytes, 'fixed arena'),
+      expAvg: create(optimizer.kind === 'adam' ? program.parameterBytes : 256, 'exp_avg'),
+      expAvgSq: create(optimizer.kind === 'adam' ? program.parameterBytes : 256, 'exp_avg_sq'),
+      momentumBuffer: create(optimizer.kind === 'sgd' ? program.parameterBytes : 256, 'momentum_buffer'),
+      hyper: create(program.optimizer.hyperValues * 4, 'hyperparameters'),
+    };
+    this.uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  }
+
+  static async create(
+    gpu: GpuContext,
+    program: TrainStepProgram,
+    kernels: ReadonlyMap<string, string>,
+    optimizer: OptimizerSettings,
+  ): Promise<TrainStepRunner> {
+    const { device } = gpu;
+    const names = [
+      ...new Set([...program.dispatches, program.optimizer.adam, program.optimizer.sgd].map((d) => d.kernel)),
+    ];
+    device.pushErrorScope('validation');
+    const pipelines = await Promise.all(
+      names.map(async (name) => {
+        const code = kernels.get(name);
+        if (code === undefined) throw new Error(`kernel ${name} is missing from the program's kernels/`);
+        const module = device.createShaderModule({ code, label: name });
+        const info = await module.getCompilationInfo();
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length > 0)
+          throw new Error(
+            `kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`,
+          );
+        return [
+          name,
+          await device.createComputePipelineAsync({
+            layout: 'auto',
+            compute: { module, entryPoint: 'main' },
+            label: name,
+          }),
+        ] as const;
+      }),
+    );
+    const error = await device.popErrorScope();
+    if (error) throw new Error(`creating training pipelines failed: ${error.message}`);
+    return new TrainStepRunner(gpu, program, new Map(pipelines), optimizer);
+  }
+
+  /** Checks that a batch of `count` fits the device: training cannot split a batch (BN needs all of it). */
+  checkBatch(count: number): void {
+    const { limits } = this.gpu;
+    const largest = Math.max(...this.program.tensors.map((t) => t.bytes)) * count;
+    const arena = this.program.arenaBytesPerImage * count;
+    if (largest > limits.maxStorageBufferBindingSize || arena > limits.maxBufferSize) {
+      throw new UserError(
+        `a training batch of ${count} needs ${arena} bytes of activations (largest tensor ${largest}); this adapter allows buffers of ${limits.maxBufferSize} and bindings of ${limits.maxStorageBufferBindingSize}: lower TRAIN.BATCH_SIZE_PER_GPU`,
+      );
+    }
+  }
+
+  /** Loads parameters and running statistics by official name (other tensors are ignored). */
+  setState(tensors: TensorMap): void {
+    const write = (buffer: GPUBuffer, entries: readonly FlatEntry[], bytes: number) => {
+      const data = new Float32Array(bytes / 4);
+      for (const entry of entries) {
+        const tensor = tensors.get(entry.name);
+        if (!tensor) throw new UserError(`the weights lack ${entry.name}`);
+        data.set(tensor.data, entry.offset / 4);
+      }
+      this.gpu.device.queue.writeBuffer(buffer, 0, data);
+    };
+    write(this.buffers.params, this.program.parameters, this.program.parameterBytes);
+    write(this.buffers.running, this.program.running, this.program.runningBytes);
+  }
+
+  /** Loads the optimizer's moments (`exp_avg.<name>` …) and step count, as checkpoints store them. */
+  setOptimizerState(steps: number, tensors: TensorMap): void {
+    this.steps = steps;
+    const slots =
+      this.optimizer.kind === 'adam' ? (['exp_avg', 'exp_avg_sq'] as const) : (['momentum_buffer'] as const);
+    for (const slot of slots) {
+      const data = new Float32Array(this.program.parameterBytes / 4);
+      for (const entry of this.program.parameters) {
+        const tensor = tensors.get(`optimizer.${slot}.${entry.name}`);
+        if (!tensor) throw new UserError(`the checkpoint lacks optimizer.${slot}.${entry.name}`);
+        data.set(tensor.data, entry.offset / 4);
+      }
+      const buffer =
+        slot === 'exp_avg'
+          ? this.buffers.expAvg
+          : slot === 'exp_avg_sq'
+            ? this.buffers.expAvgSq
+            : this.buffers.momentumBuffer;
+      this.gpu.device.queue.writeBuffer(buffer, 0, data);
+    }
+  }
+
+  private async read(buffer: GPUBuffer, bytes: number): Promise<Float32Array> {
+    const { device } = this.gpu;
+    const staging = device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const encoder = device.createCommandEncoder();
+    encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const data = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return data;
+  }
+
+  private split(data: Float32Array, entries: readonly FlatEntry[], prefix = ''): Map<string, NamedTensor> {
+    return new Map(
+      entries.map((e) => {
+        const count = e.shape.reduce((n, d) => n * d, 1);
+        return [
+          `${prefix}${e.name}`,
+          { shape: e.shape, data: data.slice(e.offset / 4, e.offset / 4 + count) },
+        ] as const;
+      }),
+    );
+  }
+
+  /** Parameters and running statistics by official name, in state_dict order. */
+  async readState(): Promise<Map<string, NamedTensor>> {
+    const params = this.split(
+      await this.read(this.buffers.params, this.program.parameterBytes),
+      this.program.parameters,
+    );
+    const running = this.split(
+      await this.read(this.buffers.running, this.program.runningBytes),
+      this.program.running,
+    );
+    return new Map([...params, ...running]);
+  }
+
+  async readOptimizerState(): Promise<Map<string, NamedTensor>> {
+    const bytes = this.program.parameterBytes;
+    if (this.optimizer.kind === 'adam') {
+      return new Map([
+        ...this.split(
+          await this.read(this.buffers.expAvg, bytes),
+          this.program.parameters,
+          'optimizer.exp_avg.',
+        ),
+        ...this.split(
+          await this.read(this.buffers.expAvgSq, bytes),
+          this.program.parameters,
+          'optimizer.exp_avg_sq.',
+        ),
+      ]);
+    }
+    return this.split(
+      await this.read(this.buffers.momentumBuffer, bytes),
+      this.program.parameters,
+      'optimizer.momentum_buffer.',
+    );
+  }
+
+  /** The gradient buffer as tensors by official name. */
+  gradientTensors(gradients: Float32Array): Map<string, NamedTensor> {
+    return this.split(gradients, this.program.parameters);
+  }
+
+  private arenaFor(count: number): GPUBuffer {
+    if (!this.arena || this.arenaImages < count) {
+      this.arena?.destroy();
+      this.groups.clear();
+      this.arena = this.gpu.device.createBuffer({
+        size: Math.max(256, this.program.arenaBytesPerImage * count),
+        usage: usage(),
+        label: 'training arena',
+      });
+      this.arenaImages = count;
+    }
+    return this.arena;
+  }
+
+  private resource(binding: Binding, count: number, arena: GPUBuffer): GPUBufferBinding {
+    const b = this.buffers;
+    switch (binding.kind) {
+      case 'activation': {
+        const t = this.program.tensors.find((x) => x.id === binding.tensor)!;
+        return { buffer: arena, offset: t.offset * count, size: t.bytes * count };
+      }
+      case 'fixed': {
+        const t = this.program.fixedTensors.find((x) => x.id === binding.tensor)!;
+        return { buffer: b.fixed, offset: t.offset, size: t.bytes };
+      }
+      case 'parameter':
+      case 'gradient': {
+        const buffer = binding.kind === 'parameter' ? b.params : b.grads;
+        if (binding.entry < 0) return { buffer };
+        const e = this.program.parameters[binding.entry]!;
+        return { buffer, offset: e.offset, size: e.bytes };
+      }
+      case 'running': {
+        const e = this.program.running[binding.entry]!;
+        return { buffer: b.running, offset: e.offset, size: e.bytes };
+      }
+      case 'optimizer':
+        return { buffer: b[binding.slot] };
+      case 'weight':
+        throw new Error('a training program binds no packed weights');
+    }
+  }
+
+  private bindGroups(count: number, arena: GPUBuffer) {
+    const cached = this.groups.get(count);
+    if (cached) return cached;
+    const make = (dispatch: Dispatch) =>
+      this.gpu.device.createBindGroup({
+        layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
+        entries: [
+          { binding: 0, resource: { buffer: this.uniform } },
+          ...dispatch.bindings.map((binding, i) => ({
+            binding: i + 1,
+            resource: this.resource(binding, count, arena),
+          })),
+        ],
+      });
+    const groups = {
+      step: this.program.dispatches.map(make),
+      adam: make(this.program.optimizer.adam),
+      sgd: make(this.program.optimizer.sgd),
+    };
+    this.groups.set(count, groups);
+    return groups;
+  }
+
+  private hyperparameters(lr: number): Float32Array {
+    const t = this.steps;
+    const values = new Float32Array(this.program.optimizer.hyperValues);
+    if (this.optimizer.kind === 'adam') {
+      const [beta1, beta2] = adamBetas;
+      values.set([
+        lr / (1 - beta1 ** t),
+        beta1,
+        1 - beta1,
+        beta2,
+        1 - beta2,
+        Math.sqrt(1 - beta2 ** t),
+        adamEps,
+        0,
+        0,
+        0,
+        0,
+      ]);
+    } else {
+      values.set([
+        lr,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0,
+        this.optimizer.weightDecay,
+        this.optimizer.momentum,
+        t === 1 ? 1 : 0,
+        this.optimizer.nesterov ? 1 : 0,
+      ]);
+    }
+    return values;
+  }
+
+  /**
+   * One training step on a batch at learning rate `lr`: forward, loss, backward and the optimizer in
+   * one command buffer. Returns the loss and whatever else was asked for.
+   */
+  async step(
+    batch: TrainBatch,
+    lr: number,
+    read: { heatmaps?: boolean; gradients?: boolean; gradInput?: boolean } = {},
+  ): Promise<StepResult> {
+    const { device } = this.gpu;
+    const count = batch.count;
+    this.checkBatch(count);
+    const arena = this.arenaFor(count);
+    const tensor = (id: number) => this.program.tensors.find((t) => t.id === id)!;
+    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([count, 0, 0, 0]));
+    for (const [id, data] of [
+      [this.program.inputs.input, batch.input],
+      [this.program.inputs.target, batch.target],
+      [this.program.inputs.targetWeight, batch.targetWeight],
+    ] as const) {
+      const expected = (tensor(id).shape.reduce((n, d) => n * d, 1) as number) * count;
+      if (data.length !== expected)
+        throw new UserError(`a training batch input has ${data.length} values, expected ${expected}`);
+      device.queue.writeBuffer(
+        arena,
+        tensor(id).offset * count,
+        data.buffer instanceof ArrayBuffer ? data : new Float32Array(data),
+      );
+    }
+    this.steps++;
+    device.queue.writeBuffer(this.buffers.hyper, 0, this.hyperparameters(lr));
+    const groups = this.bindGroups(count, arena);
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    this.program.dispatches.forEach((dispatch, i) => {
+      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+      pass.setBindGroup(0, groups.step[i]!);
+      pass.dispatchWorkgroups(...dispatch.workgroups(count));
+    });
+    pass.end();
+    // Read-backs are copied before the optimizer changes anything.
+    const lossTensor = this.program.fixedTensors.find((t) => t.id === this.program.outputs.loss)!;
+    const copies: { name: string; source: GPUBuffer; offset: number; bytes: number }[] = [
+      { name: 'loss', source: this.buffers.fixed, offset: lossTensor.offset, bytes: 4 },
+    ];
+    const heatmapTensor = tensor(this.program.outputs.heatmaps);
+    if (read.heatmaps)
+      copies.push({
+        name: 'heatmaps',
+        source: arena,
+        offset: heatmapTensor.offset * count,
+        bytes: heatmapTensor.shape.reduce((n, d) => n * d, 1) * 4 * count,
+      });
+    if (read.gradients)
+      copies.push({
+        name: 'gradients',
+        source: this.buffers.grads,
+        offset: 0,
+        bytes: this.program.parameterBytes,
+      });
+    if (read.gradInput && this.program.outputs.gradInput !== undefined) {
+      const t = tensor(this.program.outputs.gradInput);
+      copies.push({
+        name: 'gradInput',
+        source: arena,
+        offset: t.offset * count,
+        bytes: t.shape.reduce((n, d) => n * d, 1) * 4 * count,
+      });
+    }
+    const total = copies.reduce((n, c) => n + Math.ceil(c.bytes / 4) * 4, 0);
+    const staging = device.createBuffer({
+      size: total,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    let at = 0;
+    const placed = copies.map((c) => {
+      encoder.copyBufferToBuffer(c.source, c.offset, staging, at, c.bytes);
+      const start = at;
+      at += Math.ceil(c.bytes / 4) * 4;
+      return { ...c, start };
+    });
+    const optimizerPass = encoder.beginComputePass();
+    const optimizer =
+      this.optimizer.kind === 'adam' ? this.program.optimizer.adam : this.program.optimizer.sgd;
+    optimizerPass.setPipeline(this.pipelines.get(optimizer.kernel)!);
+    optimizerPass.setBindGroup(0, this.optimizer.kind === 'adam' ? groups.adam : groups.sgd);
+    optimizerPass.dispatchWorkgroups(...optimizer.workgroups(count));
+    optimizerPass.end();
+    device.queue.submit([encoder.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const mapped = staging.getMappedRange();
+    const result: Record<string, Float32Array> = {};
+    for (const c of placed) result[c.name] = new Float32Array(mapped.slice(c.start, c.start + c.bytes));
+    staging.unmap();
+    staging.destroy();
+    return {
+      loss: result.loss![0]!,
+      ...(result.heatmaps ? { heatmaps: result.heatmaps } : {}),
+      ...(result.gradients ? { gradients: result.gradients } : {}),
+      ...(result.gradInput ? { gradInput: result.gradInput } : {}),
+    };
+  }
+
+  destroy(): void {
+    this.arena?.destroy();
+    for (const buffer of Object.values(this.buffers)) buffer.destroy();
+    this.uniform.destroy();
+  }
+}
