@@ -1,4 +1,3 @@
-import { u32 } from '../bindings.ts';
 import type { GemmSpec } from './gemm.ts';
 
 /** One convolution's sizes (per image). */
