@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEvaluationCommands } from './commands/evaluation.ts';
 import { registerInferenceCommands } from './commands/inference.ts';
+import { registerTrainingCommands } from './commands/training.ts';
 import { runProgram } from './run-program.ts';
 
 const program = new Command('hrnet')
@@ -11,5 +12,6 @@ const program = new Command('hrnet')
 registerInferenceCommands(program);
 registerDataCommands(program);
 registerEvaluationCommands(program);
+registerTrainingCommands(program);
 
 await runProgram(program, process.argv);

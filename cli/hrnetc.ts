@@ -62,7 +62,10 @@ addDirectoryOptions(
   if (flags.summary) process.stdout.write(summaryToText(summarize(compileInput.graph)));
   const name = compileInput.experiment?.name ?? basename(input, extname(input));
   const outDir = join(flags.out, name);
-  const artifacts = await emitArtifacts(compileInput, kinds, dumpIrAfter ? { dumpIrAfter } : {});
+  const artifacts = await emitArtifacts(compileInput, kinds, {
+    outDir,
+    ...(dumpIrAfter ? { dumpIrAfter } : {}),
+  });
   for (const artifact of artifacts) writeFileAtomic(join(outDir, artifact.path), artifact.content);
   const kernels = artifacts.filter((a) => a.path.startsWith('kernels/')).length;
   const listed = artifacts

@@ -1,6 +1,10 @@
+import { relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { instance as vizInstance } from '@viz-js/viz';
-import { planKernels } from './codegen/kernel-plan.ts';
+import { type KernelProgram, planKernels } from './codegen/kernel-plan.ts';
 import { generateManifest } from './codegen/manifest.ts';
+import { optimizerHyperValues, planTrainingKernels, type TrainKernelProgram } from './codegen/train-plan.ts';
+import { generateBackwardTs, generateTrainTs } from './codegen/ts/backward-ts.ts';
 import { generateForwardTs } from './codegen/ts/forward-ts.ts';
 import { dumpConfig } from './config/dump-config.ts';
 import type { LoadedExperiment } from './config/load-experiment.ts';
@@ -13,21 +17,35 @@ import { assertValidGraph } from './ir/verify.ts';
 import { lowerModel } from './models/registry.ts';
 import { inferencePasses } from './passes/inference-passes.ts';
 import { runPasses } from './passes/pass.ts';
+import { buildTrainingGraph } from './passes/training-graph.ts';
 
 /**
  * The compiler, stage by stage. Each stage is a pure function from the previous stage's data; files
  * are written only by the caller (the CLI), from the artifacts returned here.
  *
- *   config (front end, compiler/config)  → ExperimentConfig
- *   lower  (compiler/models)             → Graph, the IR with official parameter names
- *   verify (compiler/ir/verify)          → the same Graph, checked
- *   emit   (compiler/ir)                 → model.ir, graph.json, graph.dot, graph.svg, summary
- *   passes (compiler/passes)             → the inference kernel graph (BN folded, epilogues fused)
- *   plan   (compiler/codegen/kernel-plan) → kernels, the linear launch list, the arena and weight layout
- *   codegen (compiler/codegen)           → kernels/*.wgsl, forward.ts, manifest.json
+ *   config   (compiler/config)          → ExperimentConfig
+ *   lower    (compiler/models)          → Graph, the IR with official parameter names
+ *   verify   (compiler/ir/verify)       → the same Graph, checked
+ *   emit     (compiler/ir)              → model.ir, graph.json, graph.dot, graph.svg, summary
+ *   infer    (compiler/passes)          → the inference kernel graph (BN folded, epilogues fused)
+ *   plan     (compiler/codegen)         → kernels, the linear launch list, the arena and weight layout
+ *   train    (passes/training-graph)    → the training step: BN in training mode, the loss, autodiff
+ *   plan     (codegen/train-plan)       → training kernels and launches over flat parameter buffers
+ *   codegen  (compiler/codegen)         → kernels/*.wgsl, forward.ts, backward.ts, train.ts, manifest.json
  */
 
-export const emitKinds = ['ir', 'json', 'dot', 'svg', 'summary', 'kernels', 'forward', 'manifest'] as const;
+export const emitKinds = [
+  'ir',
+  'json',
+  'dot',
+  'svg',
+  'summary',
+  'kernels',
+  'forward',
+  'backward',
+  'train',
+  'manifest',
+] as const;
 export type EmitKind = (typeof emitKinds)[number];
 
 /** A file to write under OUT/<experiment name>/. */
@@ -39,6 +57,8 @@ export interface Artifact {
 export interface EmitOptions {
   /** Also write the IR after every pass whose name matches (XLA-style dump flag). */
   readonly dumpIrAfter?: RegExp;
+  /** Where the files go (OUT/<experiment>), so train.ts can import hrnetc relative to it. */
+  readonly outDir?: string;
 }
 
 export interface CompileInput {
@@ -67,7 +87,16 @@ function experimentName(input: CompileInput): string {
   return input.experiment?.name ?? input.graph.name;
 }
 
-/** IR → the files the user inspects and the program the runtime runs. */
+/** IR → the training step's graph and program (needs the loss settings of an experiment). */
+export function trainingProgram(input: CompileInput): { graph: Graph; program: TrainKernelProgram } {
+  const useTargetWeight = input.experiment?.config.LOSS.USE_TARGET_WEIGHT ?? true;
+  const graph = assertValidGraph(buildTrainingGraph(input.graph, { useTargetWeight }));
+  return { graph, program: planTrainingKernels(graph) };
+}
+
+const hrnetcRoot = fileURLToPath(new URL('../', import.meta.url));
+
+/** IR → the files the user inspects and the programs the runtime runs. */
 export async function emitArtifacts(
   input: CompileInput,
   kinds: ReadonlySet<EmitKind>,
@@ -75,14 +104,14 @@ export async function emitArtifacts(
 ): Promise<Artifact[]> {
   const { graph, inputName } = input;
   const artifacts: Artifact[] = [];
-  const needsProgram =
-    kinds.has('kernels') ||
-    kinds.has('forward') ||
-    kinds.has('manifest') ||
-    kinds.has('summary') ||
+  const needsInference =
+    ['kernels', 'forward', 'manifest', 'summary'].some((k) => kinds.has(k as EmitKind)) ||
     options.dumpIrAfter;
-  const inference = needsProgram ? runPasses(graph, inferencePasses, options.dumpIrAfter) : undefined;
-  const program = inference ? planKernels(inference.graph) : undefined;
+  const inference = needsInference ? runPasses(graph, inferencePasses, options.dumpIrAfter) : undefined;
+  const program: KernelProgram | undefined = inference ? planKernels(inference.graph) : undefined;
+  const needsTraining = ['kernels', 'backward', 'manifest', 'summary'].some((k) => kinds.has(k as EmitKind));
+  const training = needsTraining ? trainingProgram(input) : undefined;
+
   if (kinds.has('ir'))
     artifacts.push({ path: 'model.ir', content: printGraph(graph, { header: generatedHeader(inputName) }) });
   if (kinds.has('json')) artifacts.push({ path: 'graph.json', content: graphToJson(graph) });
@@ -95,6 +124,16 @@ export async function emitArtifacts(
       arenaBytesPerImage: program.arenaBytesPerImage,
       peakLiveBytesPerImage: program.peakLiveBytesPerImage,
       dispatches: program.launches.length,
+      ...(training
+        ? {
+            training: {
+              arenaBytesPerImage: training.program.arenaBytesPerImage,
+              fixedBytes: training.program.fixedBytes + training.program.runningBytes,
+              parameterBytes: training.program.parameterBytes,
+              dispatches: training.program.launches.length,
+            },
+          }
+        : {}),
     };
     const summary = summarize(graph, memory);
     artifacts.push({ path: 'summary.txt', content: summaryToText(summary) });
@@ -106,8 +145,11 @@ export async function emitArtifacts(
       content: dump.text,
     });
   });
-  if (program && kinds.has('kernels')) {
-    for (const kernel of program.kernels)
+  if (kinds.has('kernels')) {
+    const all = new Map(
+      [...(program?.kernels ?? []), ...(training?.program.kernels ?? [])].map((k) => [k.name, k]),
+    );
+    for (const kernel of all.values())
       artifacts.push({ path: `kernels/${kernel.name}.wgsl`, content: kernel.wgsl });
   }
   if (program && kinds.has('forward')) {
@@ -115,7 +157,33 @@ export async function emitArtifacts(
       path: 'forward.ts',
       content: generateForwardTs(program, experimentName(input), inputName),
     });
-    // forward.ts is an ES module wherever OUT is; this marks the folder as ESM for Node and tsx.
+  }
+  if (training && kinds.has('backward')) {
+    artifacts.push({
+      path: 'backward.ts',
+      content: generateBackwardTs(training.program, experimentName(input), inputName, optimizerHyperValues),
+    });
+    artifacts.push({
+      path: 'train-step.ir',
+      content: printGraph(training.graph, {
+        header: [
+          ...generatedHeader(inputName),
+          'The training step: forward in training mode, JointsMSELoss and the backward graph.',
+        ],
+      }),
+    });
+  }
+  if (kinds.has('train')) {
+    const entry = relative(options.outDir ?? '.', `${hrnetcRoot}cli/train-entry.ts`)
+      .split('\\')
+      .join('/');
+    artifacts.push({
+      path: 'train.ts',
+      content: generateTrainTs(inputName, entry.startsWith('.') ? entry : `./${entry}`),
+    });
+  }
+  if (kinds.has('forward') || kinds.has('backward') || kinds.has('train')) {
+    // The generated .ts files are ES modules wherever OUT is; this marks the folder for Node and tsx.
     artifacts.push({
       path: 'package.json',
       content: `${JSON.stringify({ private: true, type: 'module' }, null, 2)}\n`,
@@ -127,7 +195,13 @@ export async function emitArtifacts(
     artifacts.push({ path: 'config.yaml', content: header + dumpConfig(input.experiment.tree) });
   }
   if (program && kinds.has('manifest')) {
-    const manifest = generateManifest(program, experimentName(input), graph.name, input.experiment?.config);
+    const manifest = generateManifest(
+      program,
+      training?.program,
+      experimentName(input),
+      graph.name,
+      input.experiment?.config,
+    );
     artifacts.push({ path: 'manifest.json', content: `${JSON.stringify(manifest, null, 1)}\n` });
   }
   return artifacts;

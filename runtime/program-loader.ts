@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../common/user-error.ts';
-import type { ForwardProgram, Manifest } from './program.ts';
+import type { ForwardProgram, Manifest, TrainStepProgram } from './program.ts';
 
 /** What `hrnetc` wrote to OUT/<experiment>/, loaded for running. */
 export interface CompiledProgram {
@@ -53,4 +53,14 @@ export async function loadCompiledProgram(directory: string): Promise<CompiledPr
     kernels.set(kernel.name, readFileSync(path, 'utf8'));
   }
   return { directory: dir, manifest, forward: module.program, kernels };
+}
+
+/** Imports backward.ts (the training step) from a compiled experiment folder. */
+export async function loadTrainStep(directory: string): Promise<TrainStepProgram> {
+  const path = join(resolve(directory), 'backward.ts');
+  if (!existsSync(path))
+    throw new ProgramLoadError(`${directory} has no backward.ts; recompile with --emit including backward`);
+  const module = (await import(pathToFileURL(path).href)) as { trainStep?: TrainStepProgram };
+  if (!module.trainStep) throw new ProgramLoadError(`${path} does not export a trainStep`);
+  return module.trainStep;
 }

@@ -158,4 +158,12 @@ export interface Manifest {
     readonly tensors: number;
   };
   readonly dispatches: number;
+  /** The training step's buffers (backward.ts), when it was compiled. */
+  readonly training?: {
+    readonly arenaBytesPerImage: number;
+    readonly fixedBytes: number;
+    readonly parameterBytes: number;
+    readonly runningBytes: number;
+    readonly dispatches: number;
+  };
 }

@@ -39,6 +39,13 @@ export interface MemorySummary {
   /** The most activation bytes live at once per image: the lower bound for any plan. */
   readonly peakLiveBytesPerImage: number;
   readonly dispatches: number;
+  /** The training step's memory: arena × batch + fixed + parameters, gradients and Adam moments. */
+  readonly training?: {
+    readonly arenaBytesPerImage: number;
+    readonly fixedBytes: number;
+    readonly parameterBytes: number;
+    readonly dispatches: number;
+  };
 }
 
 function parameterCount(graph: Graph, node: Node, roles: readonly string[]): number {
@@ -141,6 +148,13 @@ export function summaryToText(summary: GraphSummary): string {
     const { arenaBytesPerImage, peakLiveBytesPerImage, dispatches } = summary.memory;
     lines.push(
       `inference: ${dispatches} dispatches; activation arena ${grouped(arenaBytesPerImage)} bytes per image (a batch of B needs B times that), peak live ${grouped(peakLiveBytesPerImage)}`,
+    );
+  }
+  if (summary.memory?.training) {
+    const t = summary.memory.training;
+    const fixed = t.fixedBytes + 4 * t.parameterBytes;
+    lines.push(
+      `training: ${t.dispatches} dispatches per step; peak GPU memory ${grouped(t.arenaBytesPerImage)} × B + ${grouped(fixed)} bytes for a batch of B (activations kept for backward, gradients, parameters, Adam moments, statistics)`,
     );
   }
   return `${lines.join('\n')}\n`;

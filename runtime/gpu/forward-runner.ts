@@ -240,6 +240,11 @@ export class ForwardRunner {
     return Array.from({ length: count }, (_, i) => Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
   }
 
+  /** Replaces the packed weights (e.g. after a training epoch); the layout is the program's. */
+  updateWeights(weightData: Float32Array): void {
+    this.gpu.device.queue.writeBuffer(this.weights, 0, ownBuffer(weightData));
+  }
+
   destroy(): void {
     this.arena?.destroy();
     this.weights.destroy();

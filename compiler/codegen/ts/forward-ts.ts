@@ -2,7 +2,7 @@ import { IndentationText, Project, QuoteKind, VariableDeclarationKind, type Writ
 import type { Binding } from '../../../runtime/program.ts';
 import type { KernelProgram, WorkgroupFormula } from '../kernel-plan.ts';
 
-const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+export const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 export function bindingText(binding: Binding): string {
   const fields = Object.entries(binding).map(
