@@ -443,6 +443,53 @@ export class TrainStepRunner {
     };
   }
 
+  /**
+   * Times each dispatch of a step with GPU timestamps (one pass per dispatch), for benchmarks; the
+   * optimizer does not run. Undefined when the adapter has no timestamp queries.
+   */
+  async profile(batch: TrainBatch): Promise<{ module: string; kernel: string; ms: number }[] | undefined> {
+    const { device } = this.gpu;
+    if (!device.features.has('timestamp-query')) return undefined;
+    const count = batch.count;
+    const arena = this.arenaFor(count);
+    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([count, 0, 0, 0]));
+    const dispatches = this.program.dispatches;
+    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * dispatches.length });
+    const resolved = device.createBuffer({
+      size: 16 * dispatches.length,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      size: 16 * dispatches.length,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const groups = this.bindGroups(count, arena);
+    const encoder = device.createCommandEncoder();
+    dispatches.forEach((dispatch, i) => {
+      const pass = encoder.beginComputePass({
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+      });
+      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+      pass.setBindGroup(0, groups.step[i]!);
+      pass.dispatchWorkgroups(...dispatch.workgroups(count));
+      pass.end();
+    });
+    encoder.resolveQuerySet(querySet, 0, 2 * dispatches.length, resolved, 0);
+    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * dispatches.length);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
+    readback.unmap();
+    readback.destroy();
+    resolved.destroy();
+    querySet.destroy();
+    return dispatches.map((d, i) => ({
+      module: d.module,
+      kernel: d.kernel,
+      ms: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6,
+    }));
+  }
+
   destroy(): void {
     this.arena?.destroy();
     for (const buffer of Object.values(this.buffers)) buffer.destroy();

@@ -12,6 +12,17 @@ export async function runKernel(
   batch: number,
   workgroups: readonly [number, number, number],
 ): Promise<Float32Array> {
+  return (await runKernelReadAll(wgsl, bindings, data, batch, workgroups))[0]!;
+}
+
+/** As runKernel, returning every binding's contents afterwards. */
+export async function runKernelReadAll(
+  wgsl: string,
+  bindings: readonly KernelBinding[],
+  data: readonly Float32Array[],
+  batch: number,
+  workgroups: readonly [number, number, number],
+): Promise<Float32Array[]> {
   const { device } = await testGpu();
   device.pushErrorScope('validation');
   const module = device.createShaderModule({ code: wgsl });
@@ -41,23 +52,27 @@ export async function runKernel(
       ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
     ],
   });
-  const readback = device.createBuffer({
-    size: buffers[0]!.size,
-    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-  });
+  const readbacks = buffers.map((b) =>
+    device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
+  );
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(...workgroups);
   pass.end();
-  encoder.copyBufferToBuffer(buffers[0]!, 0, readback, 0, buffers[0]!.size);
+  for (const [i, b] of buffers.entries()) encoder.copyBufferToBuffer(b, 0, readbacks[i]!, 0, b.size);
   device.queue.submit([encoder.finish()]);
   const error = await device.popErrorScope();
   if (error) throw new Error(error.message);
-  await readback.mapAsync(GPUMapMode.READ);
-  const result = new Float32Array(readback.getMappedRange().slice(0, data[0]!.byteLength));
-  readback.unmap();
-  for (const buffer of [...buffers, uniform, readback]) buffer.destroy();
-  return result;
+  const results = await Promise.all(
+    readbacks.map(async (readback, i) => {
+      await readback.mapAsync(GPUMapMode.READ);
+      const result = new Float32Array(readback.getMappedRange().slice(0, data[i]!.byteLength));
+      readback.unmap();
+      return result;
+    }),
+  );
+  for (const buffer of [...buffers, uniform, ...readbacks]) buffer.destroy();
+  return results;
 }
