@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { emitArtifacts, emitKinds, lowerExperiment } from '../../compiler/pipeline.ts';
@@ -14,13 +14,13 @@ export async function compileTestExperiment(relative: string, overrides: string[
   const experiment = loadTestExperiment(relative, overrides);
   const lowered = lowerExperiment(experiment);
   if (!lowered.ok) throw new Error(lowered.message);
+  mkdirSync(scratch, { recursive: true });
+  const dir = join(mkdtempSync(join(scratch, `${experiment.name}-`)), experiment.name);
   const artifacts = await emitArtifacts(
     { experiment, graph: lowered.graph, inputName: relative },
     new Set(emitKinds),
+    { outDir: dir },
   );
-  const { mkdirSync } = await import('node:fs');
-  mkdirSync(scratch, { recursive: true });
-  const dir = join(mkdtempSync(join(scratch, `${experiment.name}-`)), experiment.name);
   for (const artifact of artifacts) writeFileAtomic(join(dir, artifact.path), artifact.content);
   return dir;
 }

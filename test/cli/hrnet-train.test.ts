@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readSafetensors } from '../../runtime/weights/safetensors.ts';
+import { compileTestExperiment } from '../helpers/compile.ts';
+import { runCli } from './run-cli.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+/** Small and quick: 16 synthetic images, batches of 8, two epochs. */
+const settings = [
+  '--synthetic',
+  '16',
+  'TRAIN.BATCH_SIZE_PER_GPU',
+  '8',
+  'TEST.BATCH_SIZE_PER_GPU',
+  '8',
+  'TRAIN.END_EPOCH',
+  '2',
+  'WORKERS',
+  '1',
+];
+
+function stateOf(path: string): Map<string, Float32Array> {
+  return new Map([...readSafetensors(path)].map(([k, v]) => [k, v.data]));
+}
+
+describe('hrnet train', async () => {
+  const compiled = await compileTestExperiment('tiny/w8_64x64.yaml');
+  const scratch = mkdtempSync(join(root, '.test-output', 'train-'));
+
+  it('trains with the official outputs; train.ts runs the same; a SIGKILL-ed run resumes to the same weights', async () => {
+    const straight = join(scratch, 'straight');
+    const result = runCli('hrnet', ['train', compiled, ...settings, 'OUTPUT_DIR', straight], {
+      timeoutMs: 300_000,
+    });
+    expect(result.status, result.stderr).toBe(0);
+    const dir = join(straight, 'mpii', 'pose_hrnet', 'w8_64x64');
+    for (const file of [
+      'checkpoint.safetensors',
+      'model_best.safetensors',
+      'final_state.safetensors',
+      'train-log.jsonl',
+      'training-curves.png',
+    ]) {
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    }
+    const log = readFileSync(join(dir, 'train-log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { epoch: number; loss: number; perf: number });
+    expect(log.map((r) => r.epoch)).toEqual([0, 1]);
+    expect(log.every((r) => Number.isFinite(r.loss) && Number.isFinite(r.perf))).toBe(true);
+    expect(result.stderr).toMatch(/epoch 2\/2: lr 2\.00e-3, loss /);
+    const final = stateOf(join(dir, 'final_state.safetensors'));
+    expect(final.has('bn1.running_var')).toBe(true);
+
+    // The same run through the generated train.ts, killed with SIGKILL during epoch 2, then resumed.
+    const resumed = join(scratch, 'resumed');
+    const rdir = join(resumed, 'mpii', 'pose_hrnet', 'w8_64x64');
+    const args = [
+      join(root, 'node_modules/tsx/dist/cli.mjs'),
+      join(compiled, 'train.ts'),
+      ...settings,
+      'OUTPUT_DIR',
+      resumed,
+    ];
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore' });
+    await new Promise<void>((resolve, reject) => {
+      const started = Date.now();
+      const poll = setInterval(() => {
+        if (existsSync(join(rdir, 'checkpoint.safetensors'))) {
+          clearInterval(poll);
+          // Let epoch 2 get under way, then kill without warning.
+          setTimeout(() => {
+            child.kill('SIGKILL');
+            resolve();
+          }, 1500);
+        } else if (Date.now() - started > 240_000) {
+          clearInterval(poll);
+          reject(new Error('no checkpoint appeared'));
+        }
+      }, 100);
+    });
+    await new Promise((resolve) => child.on('exit', resolve));
+    expect(existsSync(join(rdir, 'final_state.safetensors'))).toBe(false);
+    const checkpointTime = statSync(join(rdir, 'checkpoint.safetensors')).mtimeMs;
+    const resume = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    resume.stderr.on('data', (d) => {
+      stderr += String(d);
+    });
+    const code = await new Promise((resolve) => resume.on('exit', resolve));
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('resuming from');
+    expect(statSync(join(rdir, 'checkpoint.safetensors')).mtimeMs).toBeGreaterThan(checkpointTime);
+    const resumedFinal = stateOf(join(rdir, 'final_state.safetensors'));
+    for (const [name, value] of final) expect(resumedFinal.get(name), name).toEqual(value);
+  }, 600_000);
+
+  it('stops on a non-finite loss and leaves the last good checkpoint intact', () => {
+    const out = join(scratch, 'diverge');
+    const first = runCli(
+      'hrnet',
+      [
+        'train',
+        compiled,
+        ...settings.slice(0, -4),
+        'TRAIN.END_EPOCH',
+        '1',
+        'WORKERS',
+        '1',
+        'OUTPUT_DIR',
+        out,
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(first.status, first.stderr).toBe(0);
+    const checkpoint = join(out, 'mpii', 'pose_hrnet', 'w8_64x64', 'checkpoint.safetensors');
+    const before = readFileSync(checkpoint);
+    const diverged = runCli(
+      'hrnet',
+      [
+        'train',
+        compiled,
+        ...settings.slice(0, -4),
+        'TRAIN.END_EPOCH',
+        '2',
+        'WORKERS',
+        '1',
+        'OUTPUT_DIR',
+        out,
+        'TRAIN.LR',
+        '1e30',
+      ],
+      { timeoutMs: 300_000 },
+    );
+    expect(diverged.status).toBe(1);
+    expect(diverged.stderr).toMatch(/the loss became (NaN|Infinity)/);
+    expect(readFileSync(checkpoint).equals(before)).toBe(true);
+  }, 600_000);
+});
