@@ -7,6 +7,7 @@
 
 import { toTrainStepProgram } from '../compiler/codegen/train-program.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
+import { graphParameters } from '../compiler/ir/parameters.ts';
 import { summarize } from '../compiler/ir/summary.ts';
 import { lowerExperiment, trainingProgram } from '../compiler/pipeline.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
@@ -58,14 +59,7 @@ for (const { experiment, batches } of cases) {
       nesterov: false,
     },
   );
-  runner.setState(
-    officialInitialWeights(
-      program.parameters
-        .map((p) => ({ ...p, role: 'weight' as const }))
-        .concat(program.running.map((r) => ({ ...r, role: 'running_var' as const }))),
-      0,
-    ),
-  );
+  runner.setState(officialInitialWeights(graphParameters(lowered.graph), 0));
   const [input, target, weight] = [
     program.inputShapes.input,
     program.inputShapes.target,

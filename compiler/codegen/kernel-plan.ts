@@ -8,6 +8,7 @@ import type {
   WeightSource,
 } from '../../runtime/program.ts';
 import type { Graph, Node } from '../ir/graph.ts';
+import { graphParameters } from '../ir/parameters.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
 import { alignUp, planMemory } from '../passes/memory-plan.ts';
 import { type ConvKernelSpec, convWorkgroups, describeConv, generateConvKernel } from './wgsl/conv-gemm.ts';
@@ -161,13 +162,7 @@ export function planKernels(graph: Graph): KernelProgram {
     arenaBytesPerImage: plan.arenaBytes,
     peakLiveBytesPerImage: plan.peakLiveBytes,
     weights: weights.finish(),
-    parameters: nodes
-      .filter((n) => n.op === 'parameter')
-      .map((n) => ({
-        name: n.module,
-        shape: n.type.shape as number[],
-        role: n.attrs.role as ParameterInfo['role'],
-      })),
+    parameters: graphParameters(graph),
   };
 }
 
