@@ -1,8 +1,10 @@
 /**
  * bench/train: time per training step (forward in training mode, loss, backward, Adam) and images/s
  * for the tiny model and W32 256x192 at a few batch sizes on the available adapter, with the planned
- * peak GPU memory, waiting both ways (mapAsync at once, or sleeping first). Run:
- *   npm run bench:train [-- --quick]
+ * peak GPU memory, waiting both ways (mapAsync at once, or sleeping first; img/s and GFLOP/s are for
+ * sleeping, the runtime's default). Run:
+ *   npm run bench:train [-- --quick] [-- --profile]
+ * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch).
  */
 
 import { toTrainStepProgram } from '../compiler/codegen/train-program.ts';
@@ -11,12 +13,14 @@ import { graphParameters } from '../compiler/ir/parameters.ts';
 import { summarize } from '../compiler/ir/summary.ts';
 import { lowerExperiment, trainingProgram } from '../compiler/pipeline.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import type { WaitMode } from '../runtime/gpu/result-wait.ts';
 import { TrainStepRunner } from '../runtime/train/train-step-runner.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 
 const quick = process.argv.includes('--quick');
+const profile = process.argv.includes('--profile');
 const cases = quick
-  ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [4, 16] }]
+  ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [16] }]
   : [
       { experiment: 'experiments/tiny/w8_64x64.yaml', batches: [4, 16, 32] },
       { experiment: 'experiments/coco/w32_256x192.yaml', batches: [1, 4] },
@@ -28,7 +32,9 @@ const rows: string[][] = [
   [
     'experiment',
     'batch',
-    'ms/step',
+    'ms/step (map)',
+    'ms/step (sleep)',
+    'sleep/map',
     'img/s',
     'GFLOP/s (≈3× forward)',
     'peak memory (MiB)',
@@ -73,13 +79,21 @@ for (const { experiment, batches } of cases) {
       targetWeight: new Float32Array(weight! * batch).fill(1),
     };
     await runner.step(data, 0.001); // warm-up: compilation and allocation
-    const times: number[] = [];
-    for (let rep = 0; rep < 3; rep++) {
-      const started = performance.now();
-      await runner.step(data, 0.001);
-      times.push(performance.now() - started);
+    const median = async (wait: WaitMode) => {
+      const times: number[] = [];
+      for (let rep = 0; rep < 3; rep++) {
+        const started = performance.now();
+        await runner.step(data, 0.001, {}, wait);
+        times.push(performance.now() - started);
+      }
+      return times.sort((a, b) => a - b)[1]!;
+    };
+    const mapMs = await median('map');
+    const ms = await median('sleep');
+    if (profile) {
+      const descriptions = new Map(program.kernels.map((k) => [k.name, k.description]));
+      printProfile(await runner.profile(data), `${loaded.experiment.name} batch ${batch}`, descriptions);
     }
-    const ms = times.sort((a, b) => a - b)[1]!;
     const peak =
       program.arenaBytesPerImage * batch +
       program.fixedBytes +
@@ -88,7 +102,9 @@ for (const { experiment, batches } of cases) {
     rows.push([
       loaded.experiment.name,
       String(batch),
+      mapMs.toFixed(0),
       ms.toFixed(0),
+      (ms / mapMs).toFixed(2),
       ((batch * 1000) / ms).toFixed(2),
       ((3 * 2 * macs * batch) / 1e9 / (ms / 1000)).toFixed(2),
       mib(peak),
@@ -105,3 +121,34 @@ rows.forEach((row, r) => {
   );
   if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 });
+
+/** GPU time per kernel kind (the kernel name without its hash), largest first. */
+function printProfile(
+  timings: readonly { module: string; kernel: string; ms: number }[] | undefined,
+  label: string,
+  descriptions: ReadonlyMap<string, string>,
+): void {
+  if (!timings) {
+    console.log(`${label}: the adapter has no timestamp queries`);
+    return;
+  }
+  const byKind = new Map<string, { ms: number; count: number }>();
+  for (const t of timings) {
+    const kind = t.kernel.replace(/_[0-9a-f]{8}$/, '');
+    const entry = byKind.get(kind) ?? { ms: 0, count: 0 };
+    entry.ms += t.ms;
+    entry.count++;
+    byKind.set(kind, entry);
+  }
+  const total = timings.reduce((n, t) => n + t.ms, 0);
+  console.log(`${label}: ${total.toFixed(0)} ms of GPU time in ${timings.length} dispatches`);
+  for (const [kind, { ms, count }] of [...byKind].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25))
+    console.log(
+      `  ${kind.padEnd(36)} ${String(count).padStart(4)}× ${ms.toFixed(1).padStart(8)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%`,
+    );
+  console.log('  slowest dispatches:');
+  for (const t of [...timings].sort((a, b) => b.ms - a.ms).slice(0, 12))
+    console.log(
+      `  ${t.ms.toFixed(1).padStart(8)} ms  ${t.module}: ${descriptions.get(t.kernel) ?? t.kernel}`,
+    );
+}

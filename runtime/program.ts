@@ -36,6 +36,8 @@ export interface Dispatch {
   readonly bindings: readonly Binding[];
   /** Workgroup counts for a batch size. */
   readonly workgroups: (batch: number) => readonly [number, number, number];
+  /** Training: only the input's gradient needs this dispatch (skipped unless it is read). */
+  readonly onlyForGradInput?: true;
 }
 
 export interface ForwardProgram {

@@ -23,6 +23,7 @@ import {
   convForwardSpec,
   convGradInputSpec,
   convGradWeightSpec,
+  strideClasses,
   weightGradientSplits,
 } from './wgsl/train/conv-train.ts';
 import { type GemmSpec, gemmTiling, generateGemmKernel } from './wgsl/train/gemm.ts';
@@ -56,6 +57,8 @@ export interface TrainLaunch {
   readonly node: number;
   readonly bindings: readonly Binding[];
   readonly workgroups: TrainWorkgroups;
+  /** Only the input's gradient needs this launch: training skips it, `hrnet train-step` runs it. */
+  readonly onlyForGradInput?: true;
 }
 
 export interface TrainKernelProgram {
@@ -236,8 +239,14 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
       }
       case 'conv2d_grad_input': {
         const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
-        const { kernel, workgroups } = gemm(convGradInputSpec(s), s.height * s.width, 0);
-        push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], workgroups, [i0!, i1!], node.id);
+        for (const strideClass of strideClasses(s)) {
+          const { kernel, workgroups } = gemm(
+            convGradInputSpec(s, strideClass),
+            strideClass.rows * strideClass.cols,
+            0,
+          );
+          push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], workgroups, [i0!, i1!], node.id);
+        }
         break;
       }
       case 'conv2d_grad_weight': {
@@ -443,6 +452,14 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
     }
   }
 
+  const neededForTraining = ancestors(
+    nodes,
+    outputs.filter((o) => o.module !== trainingOutput.gradient('input')).map((o) => o.id),
+  );
+  launches.forEach((launch, i) => {
+    if (!neededForTraining.has(launch.node)) launches[i] = { ...launch, onlyForGradInput: true };
+  });
+
   // Liveness over the launch list, separately for the batched arena and the fixed arena.
   const first = new Map<number, number>();
   const last = new Map<number, number>();
@@ -578,4 +595,17 @@ function convShape(input: number[], output: number[], a: TrainAttrs): ConvShape 
     stride: a.stride,
     pad: a.pad,
   };
+}
+
+/** The nodes the given nodes depend on, themselves included. */
+function ancestors(nodes: readonly Node[], roots: readonly number[]): Set<number> {
+  const seen = new Set<number>();
+  const stack = [...roots];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (seen.has(id)) continue;
+    seen.add(id);
+    stack.push(...nodes[id]!.inputs);
+  }
+  return seen;
 }

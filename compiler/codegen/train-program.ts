@@ -13,6 +13,7 @@ export function toTrainStepProgram(program: TrainKernelProgram, experiment: stri
     module: launch.module,
     bindings: launch.bindings,
     workgroups: (batch: number) => evaluateTrainWorkgroups(launch.workgroups, batch),
+    ...(launch.onlyForGradInput ? { onlyForGradInput: true as const } : {}),
   });
   return {
     experiment,

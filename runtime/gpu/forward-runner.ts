@@ -1,7 +1,8 @@
 import type { ForwardProgram } from '../program.ts';
 import type { GpuContext } from './adapter.ts';
+import { ResultWait, type WaitMode } from './result-wait.ts';
 
-export type WaitMode = 'map' | 'sleep';
+export type { WaitMode } from './result-wait.ts';
 
 /**
  * Runs a generated forward program: pipelines are created once (asynchronously), weights are
@@ -12,7 +13,7 @@ export class ForwardRunner {
   private arenaImages = 0;
   private readonly bindGroups = new Map<number, GPUBindGroup[]>();
   private readonly uniform: GPUBuffer;
-  private lastRunMs = 0;
+  private readonly resultWait = new ResultWait();
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -87,10 +88,9 @@ export class ForwardRunner {
 
   /**
    * Runs `batch` images (NCHW float32, per-image shape program.input.shape) and returns the output.
-   * `wait: 'sleep'` sleeps for most of the previous run's time before mapping the result, so the JS
-   * thread does not spin while a software adapter's worker threads need the cores.
+   * `wait` chooses how to wait for the GPU (see ResultWait).
    */
-  async run(input: Float32Array, batch: number, wait: WaitMode = 'map'): Promise<Float32Array> {
+  async run(input: Float32Array, batch: number, wait: WaitMode = 'sleep'): Promise<Float32Array> {
     const inputPerImage = this.program.input.shape.reduce((n, d) => n * d, 1);
     const outputPerImage = this.program.output.shape.reduce((n, d) => n * d, 1);
     if (input.length !== inputPerImage * batch) {
@@ -134,12 +134,8 @@ export class ForwardRunner {
     });
     pass.end();
     encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
-    const started = performance.now();
     device.queue.submit([encoder.finish()]);
-    if (wait === 'sleep' && this.lastRunMs > 4)
-      await new Promise((resolve) => setTimeout(resolve, this.lastRunMs * 0.9));
-    await readback.mapAsync(GPUMapMode.READ);
-    this.lastRunMs = performance.now() - started;
+    await this.resultWait.mapRead(readback, wait, chunk);
     const result = new Float32Array(readback.getMappedRange().slice(0));
     readback.unmap();
     readback.destroy();

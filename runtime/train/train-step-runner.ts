@@ -1,5 +1,6 @@
 import { UserError } from '../../common/user-error.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
+import { ResultWait, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 
@@ -48,6 +49,7 @@ export class TrainStepRunner {
     { step: GPUBindGroup[]; adam: GPUBindGroup; sgd: GPUBindGroup }
   >();
   private readonly uniform: GPUBuffer;
+  private readonly resultWait = new ResultWait();
   private readonly buffers: {
     params: GPUBuffer;
     grads: GPUBuffer;
@@ -348,6 +350,7 @@ export class TrainStepRunner {
     batch: TrainBatch,
     lr: number,
     read: { heatmaps?: boolean; gradients?: boolean; gradInput?: boolean } = {},
+    wait: WaitMode = 'sleep',
   ): Promise<StepResult> {
     const { device } = this.gpu;
     const count = batch.count;
@@ -375,6 +378,7 @@ export class TrainStepRunner {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     this.program.dispatches.forEach((dispatch, i) => {
+      if (dispatch.onlyForGradInput && !read.gradInput) return;
       pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
       pass.setBindGroup(0, groups.step[i]!);
       pass.dispatchWorkgroups(...dispatch.workgroups(count));
@@ -429,7 +433,7 @@ export class TrainStepRunner {
     optimizerPass.dispatchWorkgroups(...optimizer.workgroups(count));
     optimizerPass.end();
     device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
+    await this.resultWait.mapRead(staging, wait, count);
     const mapped = staging.getMappedRange();
     const result: Record<string, Float32Array> = {};
     for (const c of placed) result[c.name] = new Float32Array(mapped.slice(c.start, c.start + c.bytes));
@@ -444,8 +448,8 @@ export class TrainStepRunner {
   }
 
   /**
-   * Times each dispatch of a step with GPU timestamps (one pass per dispatch), for benchmarks; the
-   * optimizer does not run. Undefined when the adapter has no timestamp queries.
+   * Times each dispatch of a training step with GPU timestamps (one pass per dispatch), for benchmarks;
+   * the optimizer does not run. Undefined when the adapter has no timestamp queries.
    */
   async profile(batch: TrainBatch): Promise<{ module: string; kernel: string; ms: number }[] | undefined> {
     const { device } = this.gpu;
@@ -453,7 +457,10 @@ export class TrainStepRunner {
     const count = batch.count;
     const arena = this.arenaFor(count);
     device.queue.writeBuffer(this.uniform, 0, new Uint32Array([count, 0, 0, 0]));
-    const dispatches = this.program.dispatches;
+    // The dispatches a training step runs, with their bind-group index.
+    const dispatches = this.program.dispatches
+      .map((dispatch, index) => ({ dispatch, index }))
+      .filter(({ dispatch }) => !dispatch.onlyForGradInput);
     const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * dispatches.length });
     const resolved = device.createBuffer({
       size: 16 * dispatches.length,
@@ -465,12 +472,12 @@ export class TrainStepRunner {
     });
     const groups = this.bindGroups(count, arena);
     const encoder = device.createCommandEncoder();
-    dispatches.forEach((dispatch, i) => {
+    dispatches.forEach(({ dispatch, index }, i) => {
       const pass = encoder.beginComputePass({
         timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
       });
       pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-      pass.setBindGroup(0, groups.step[i]!);
+      pass.setBindGroup(0, groups.step[index]!);
       pass.dispatchWorkgroups(...dispatch.workgroups(count));
       pass.end();
     });
@@ -483,9 +490,9 @@ export class TrainStepRunner {
     readback.destroy();
     resolved.destroy();
     querySet.destroy();
-    return dispatches.map((d, i) => ({
-      module: d.module,
-      kernel: d.kernel,
+    return dispatches.map(({ dispatch }, i) => ({
+      module: dispatch.module,
+      kernel: dispatch.kernel,
       ms: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6,
     }));
   }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { Prng } from '../../common/prng.ts';
 import { evaluateWorkgroups } from '../../compiler/codegen/kernel-plan.ts';
 import {
   type ConvKernelSpec,
@@ -16,17 +15,11 @@ import {
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { layOut } from '../../runtime/weights/pack-weights.ts';
+import { randomSource } from '../helpers/random.ts';
 import { relativeError } from '../helpers/relative-error.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
-const prng = new Prng(20261126);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(prng.next() * items.length)]!;
-const between = (low: number, high: number) => low + Math.floor(prng.next() * (high - low + 1));
-
-function randomTensor(shape: number[]): Tensor64 {
-  const count = shape.reduce((n, d) => n * d, 1);
-  return { shape, data: Float64Array.from({ length: count }, () => prng.uniform(-1, 1)) };
-}
+const { prng, pick, between, tensor: randomTensor } = randomSource(20261126);
 
 /** A random convolution with epilogue whose sizes line up (terms at 1, 2 or 4 times lower resolution). */
 function randomConv(): { spec: ConvKernelSpec; batch: number } {

@@ -65,6 +65,7 @@ export function generateBackwardTs(
       writer.writeLine(`module: ${quote(launch.module)},`);
       writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
       writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
+      if (launch.onlyForGradInput) writer.writeLine('onlyForGradInput: true,');
     });
   };
   const initializer: WriterFunction = (writer) => {

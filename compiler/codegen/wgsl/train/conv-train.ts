@@ -31,6 +31,9 @@ function constants(s: ConvShape): [string, number][] {
 const describe = (what: string, s: ConvShape) =>
   `${what} of conv ${s.kernel}x${s.kernel}${s.stride > 1 ? `/${s.stride}` : ''} ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}`;
 
+/** The batch size tiles are chosen for (kernels work for any). */
+const nominalBatch = 16;
+
 /** The input value a (tap, output position) pair reads, 0 in the padding. */
 const readInput = `fn inputAt(image: u32, ci: u32, tap: u32, pixel: u32) -> f32 {
   let iy = i32((pixel / WO) * STRIDE + tap / KSIZE) - i32(PAD);
@@ -55,6 +58,7 @@ export function convForwardSpec(s: ConvShape, hasBias: boolean): GemmSpec {
     n: 'params.batch * HO * WO',
     k: 'CIN * TAPS',
     mValue: s.outChannels,
+    nValue: nominalBatch * s.outHeight * s.outWidth,
     splits: 1,
     constants: constants(s),
     functions: `${readInput}
@@ -73,31 +77,112 @@ fn store(m: u32, n: u32, value: f32, split: u32) {
   };
 }
 
-/** dx = the transposed convolution of dy with W: each input position sums the outputs it fed. */
-export function convGradInputSpec(s: ConvShape): GemmSpec {
+/**
+ * The input pixels of one stride class: y ≡ py and x ≡ px (mod stride). Only the taps with
+ * ky ≡ py + pad (mod stride) (and likewise kx) reach such a pixel from an output position, so
+ * splitting dx by class skips the zero terms of a strided transposed convolution (3/4 of them at
+ * stride 2) instead of multiplying them.
+ */
+export interface StrideClass {
+  readonly py: number;
+  readonly px: number;
+  /** Input rows and columns in the class. */
+  readonly rows: number;
+  readonly cols: number;
+  /** The first tap row and column that reach the class, and how many do. */
+  readonly firstTapY: number;
+  readonly firstTapX: number;
+  readonly tapsY: number;
+  readonly tapsX: number;
+}
+
+/** The stride classes that hold pixels (one class, the whole image, at stride 1). */
+export function strideClasses(s: ConvShape): StrideClass[] {
+  const classes: StrideClass[] = [];
+  const count = (size: number, first: number) => (first < size ? Math.ceil((size - first) / s.stride) : 0);
+  for (let py = 0; py < s.stride; py++) {
+    for (let px = 0; px < s.stride; px++) {
+      const firstTapY = (py + s.pad) % s.stride;
+      const firstTapX = (px + s.pad) % s.stride;
+      const rows = count(s.height, py);
+      const cols = count(s.width, px);
+      if (rows === 0 || cols === 0) continue;
+      classes.push({
+        py,
+        px,
+        rows,
+        cols,
+        firstTapY,
+        firstTapX,
+        tapsY: count(s.kernel, firstTapY),
+        tapsX: count(s.kernel, firstTapX),
+      });
+    }
+  }
+  return classes;
+}
+
+/**
+ * dx = the transposed convolution of dy with W over one stride class: each input pixel of the class
+ * sums, over output channels and the taps that reach it, dy × W. A GEMM with M = input channels,
+ * N = the class's pixels over the batch, K = output channels × reaching taps.
+ */
+export function convGradInputSpec(s: ConvShape, c: StrideClass): GemmSpec {
+  const classTaps = c.tapsY * c.tapsX;
   return {
-    description: describe('input gradient', s),
+    description: describe(
+      `input gradient${s.stride > 1 ? ` (pixels y≡${c.py}, x≡${c.px} mod ${s.stride})` : ''}`,
+      s,
+    ),
     bindings: [
       { name: 'dx', access: 'read_write', element: 'f32' },
       { name: 'dy', access: 'read_write', element: 'f32' },
       { name: 'weight', access: 'read_write', element: 'f32' },
     ],
     m: 'CIN',
-    n: 'params.batch * H * W',
-    k: 'COUT * TAPS',
+    n: 'params.batch * ROWS * COLS',
+    k: 'COUT * CLASS_TAPS',
     mValue: s.inChannels,
+    nValue: nominalBatch * c.rows * c.cols,
     splits: 1,
-    constants: constants(s),
-    functions: `fn loadA(m: u32, k: u32) -> f32 {
-  return weight[((k / TAPS) * CIN + m) * TAPS + k % TAPS];
+    constants: [
+      ...constants(s),
+      ['PY', c.py],
+      ['PX', c.px],
+      ['ROWS', c.rows],
+      ['COLS', c.cols],
+      ['FIRST_TAP_Y', c.firstTapY],
+      ['FIRST_TAP_X', c.firstTapX],
+      ['TAPS_X', Math.max(1, c.tapsX)],
+      // At least 1 so that the divisions below stay defined; K is 0 when no tap reaches the class.
+      ['CLASS_TAPS', classTaps],
+      ['TAP_DIVISOR', Math.max(1, classTaps)],
+    ],
+    functions: `fn tapY(k: u32) -> u32 {
+  return FIRST_TAP_Y + ((k % TAP_DIVISOR) / TAPS_X) * STRIDE;
+}
+
+fn tapX(k: u32) -> u32 {
+  return FIRST_TAP_X + ((k % TAP_DIVISOR) % TAPS_X) * STRIDE;
+}
+
+fn pixelY(n: u32) -> u32 {
+  return PY + ((n % (ROWS * COLS)) / COLS) * STRIDE;
+}
+
+fn pixelX(n: u32) -> u32 {
+  return PX + ((n % (ROWS * COLS)) % COLS) * STRIDE;
+}
+
+fn loadA(m: u32, k: u32) -> f32 {
+  return weight[(((k / TAP_DIVISOR) * CIN + m) * KSIZE + tapY(k)) * KSIZE + tapX(k)];
 }
 
 fn loadB(k: u32, n: u32) -> f32 {
-  let tap = k % TAPS;
-  let pixel = n % (H * W);
-  let ty = i32(pixel / W + PAD) - i32(tap / KSIZE);
-  let tx = i32(pixel % W + PAD) - i32(tap % KSIZE);
-  if (ty < 0 || tx < 0 || u32(ty) % STRIDE != 0u || u32(tx) % STRIDE != 0u) {
+  // (pixel + pad − tap) is a multiple of the stride by the choice of class and taps.
+  let ty = i32(pixelY(n) + PAD) - i32(tapY(k));
+  let tx = i32(pixelX(n) + PAD) - i32(tapX(k));
+  if (ty < 0 || tx < 0) {
     return 0.0;
   }
   let oy = u32(ty) / STRIDE;
@@ -105,11 +190,11 @@ fn loadB(k: u32, n: u32) -> f32 {
   if (oy >= HO || ox >= WO) {
     return 0.0;
   }
-  return dy[(((n / (H * W)) * COUT + k / TAPS) * HO + oy) * WO + ox];
+  return dy[(((n / (ROWS * COLS)) * COUT + k / TAP_DIVISOR) * HO + oy) * WO + ox];
 }
 
 fn store(m: u32, n: u32, value: f32, split: u32) {
-  dx[((n / (H * W)) * CIN + m) * H * W + n % (H * W)] = value;
+  dx[((n / (ROWS * COLS)) * CIN + m) * H * W + pixelY(n) * W + pixelX(n)] = value;
 }`,
   };
 }
@@ -139,6 +224,7 @@ export function convGradWeightSpec(s: ConvShape): GemmSpec {
     n: 'CIN * TAPS',
     k: 'params.batch * HO * WO',
     mValue: s.outChannels,
+    nValue: s.inChannels * s.kernel * s.kernel,
     splits,
     constants: constants(s),
     functions: `${readInput}

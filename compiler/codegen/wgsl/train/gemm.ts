@@ -12,8 +12,9 @@ export interface GemmSpec {
   readonly m: string;
   readonly n: string;
   readonly k: string;
-  /** The larger of M's constant value, for choosing tiles. */
+  /** M, and N at a nominal batch of 16, for choosing tiles. */
   readonly mValue: number;
+  readonly nValue: number;
   /** WGSL source defining `fn loadA(m: u32, k: u32) -> f32`, `fn loadB(k: u32, n: u32) -> f32` and
    * `fn store(m: u32, n: u32, value: f32, split: u32)` (bounds are checked by the kernel). */
   readonly functions: string;
@@ -30,29 +31,62 @@ export interface GemmTiling {
   readonly tileM: number;
   readonly tileN: number;
   readonly tileK: number;
+  /** Each thread accumulates a blockM × blockN block of C. */
+  readonly blockM: number;
+  readonly blockN: number;
 }
 
-export function gemmTiling(spec: GemmSpec): GemmTiling {
-  const tileM = spec.mValue >= 64 ? 64 : spec.mValue >= 32 ? 32 : 16;
-  return { tileM, tileN: 4096 / tileM, tileK: 16 };
+const powerOfTwoAtLeast = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/** Workgroup memory for the A and B tiles stays within WebGPU's default 16 KiB. */
+const workgroupFloats = 4096;
+
+/**
+ * 64 threads with 8 × 16 blocks where the matrix is large enough: on a CPU adapter every workgroup
+ * memory read is a gather, so a large block (8 + 16 reads for 128 FMAs) is what makes it fast
+ * (measured on lavapipe: 2× the 4 × 4 blocks of 256 threads). Small M or N shrink the tile rather
+ * than compute padding.
+ */
+export function gemmTiling(spec: GemmSpec, override: Partial<GemmTiling> = {}): GemmTiling {
+  const tileM = Math.min(64, powerOfTwoAtLeast(spec.mValue));
+  const blockM = Math.min(8, tileM);
+  const threadsM = tileM / blockM;
+  let threadsN = 64 / threadsM;
+  let blockN = 16;
+  while (threadsN * blockN >= 2 * spec.nValue && blockN > 4) blockN /= 2;
+  while (threadsN * blockN >= 2 * spec.nValue && threadsN > 8) threadsN /= 2;
+  const tileN = threadsN * blockN;
+  const tileK = [16, 8, 4, 2, 1].find((k) => (tileM + tileN) * k <= workgroupFloats)!;
+  return { tileM, tileN, tileK, blockM, blockN, ...override };
 }
 
 /**
- * 256 threads per workgroup, each accumulating a 4 × 4 block of C from tiles of A and B staged in
- * workgroup memory. With splits, slice z reduces k in [z·⌈K/S⌉, (z+1)·⌈K/S⌉).
+ * (tileM / blockM) × (tileN / blockN) threads per workgroup, each accumulating a blockM × blockN
+ * block of C from tiles of A and B staged in workgroup memory. A thread's rows are strided by the
+ * thread rows and its columns by the thread columns, so neighbouring threads read neighbouring
+ * words. With splits, slice z reduces k in [z·⌈K/S⌉, (z+1)·⌈K/S⌉).
  */
-export function generateGemmKernel(spec: GemmSpec, generator: string): string {
-  const { tileM, tileN, tileK } = gemmTiling(spec);
-  const threadsM = tileM / 4;
-  const rows = Array.from({ length: 4 }, (_, i) => i);
-  const accumulate = rows.flatMap((i) =>
-    rows.map((j) => `      acc[${i * 4 + j}] = fma(a[${i}], b[${j}], acc[${i * 4 + j}]);`),
+export function generateGemmKernel(
+  spec: GemmSpec,
+  generator: string,
+  override: Partial<GemmTiling> = {},
+): string {
+  const { tileM, tileN, tileK, blockM, blockN } = gemmTiling(spec, override);
+  const threadsM = tileM / blockM;
+  const threadsN = tileN / blockN;
+  const threads = threadsM * threadsN;
+  const rowsI = Array.from({ length: blockM }, (_, i) => i);
+  const colsJ = Array.from({ length: blockN }, (_, j) => j);
+  const accumulate = rowsI.flatMap((i) =>
+    colsJ.map((j) => `      acc[${i * blockN + j}] = fma(a${i}, b${j}, acc[${i * blockN + j}]);`),
   );
+  const loadsA = rowsI.map((i) => `      let a${i} = tileA[kk * TILE_M + tm + ${i}u * THREADS_M];`);
+  const loadsB = colsJ.map((j) => `      let b${j} = tileB[kk * TILE_N + tn + ${j}u * THREADS_N];`);
   // Unrolled with constant indices: dynamically indexed arrays compile slowly on lavapipe.
-  const stores = rows.flatMap((i) =>
-    rows.map(
+  const stores = rowsI.flatMap((i) =>
+    colsJ.map(
       (j) =>
-        `  if (m0 + tm * 4u + ${i}u < sizeM && n0 + tn * 4u + ${j}u < sizeN) { store(m0 + tm * 4u + ${i}u, n0 + tn * 4u + ${j}u, acc[${i * 4 + j}], group.z); }`,
+        `  if (m0 + tm + ${i}u * THREADS_M < sizeM && n0 + tn + ${j}u * THREADS_N < sizeN) { store(m0 + tm + ${i}u * THREADS_M, n0 + tn + ${j}u * THREADS_N, acc[${i * blockN + j}], group.z); }`,
     ),
   );
   return `${generatorHeader(generator, spec.description)}
@@ -64,6 +98,8 @@ const TILE_M: u32 = ${u32(tileM)};
 const TILE_N: u32 = ${u32(tileN)};
 const TILE_K: u32 = ${u32(tileK)};
 const THREADS_M: u32 = ${u32(threadsM)};
+const THREADS_N: u32 = ${u32(threadsN)};
+const THREADS: u32 = ${u32(threads)};
 const SPLITS: u32 = ${u32(spec.splits)};
 
 ${spec.functions}
@@ -71,7 +107,7 @@ ${spec.functions}
 var<workgroup> tileA: array<f32, ${tileK * tileM}>;
 var<workgroup> tileB: array<f32, ${tileK * tileN}>;
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${threads})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let sizeM = ${spec.m};
   let sizeN = ${spec.n};
@@ -81,11 +117,11 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let slice = (sizeK + SPLITS - 1u) / SPLITS;
   let kBegin = group.z * slice;
   let kEnd = min(sizeK, kBegin + slice);
-  let tm = lid % THREADS_M;
-  let tn = lid / THREADS_M;
-  var acc: array<f32, 16>;
+  let tn = lid % THREADS_N;
+  let tm = lid / THREADS_N;
+  var acc: array<f32, ${blockM * blockN}>;
   for (var k0 = kBegin; k0 < kEnd; k0 = k0 + TILE_K) {
-    for (var i = lid; i < TILE_K * TILE_M; i = i + 256u) {
+    for (var i = lid; i < TILE_K * TILE_M; i = i + THREADS) {
       let kk = i / TILE_M;
       let mm = i % TILE_M;
       var v = 0.0;
@@ -94,7 +130,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       }
       tileA[i] = v;
     }
-    for (var i = lid; i < TILE_K * TILE_N; i = i + 256u) {
+    for (var i = lid; i < TILE_K * TILE_N; i = i + THREADS) {
       let kk = i / TILE_N;
       let nn = i % TILE_N;
       var v = 0.0;
@@ -106,8 +142,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     workgroupBarrier();
     let kCount = min(TILE_K, kEnd - k0);
     for (var kk = 0u; kk < kCount; kk = kk + 1u) {
-      let a = vec4<f32>(tileA[kk * TILE_M + tm * 4u], tileA[kk * TILE_M + tm * 4u + 1u], tileA[kk * TILE_M + tm * 4u + 2u], tileA[kk * TILE_M + tm * 4u + 3u]);
-      let b = vec4<f32>(tileB[kk * TILE_N + tn * 4u], tileB[kk * TILE_N + tn * 4u + 1u], tileB[kk * TILE_N + tn * 4u + 2u], tileB[kk * TILE_N + tn * 4u + 3u]);
+${loadsA.join('\n')}
+${loadsB.join('\n')}
 ${accumulate.join('\n')}
     }
     workgroupBarrier();

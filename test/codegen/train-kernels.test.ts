@@ -1,0 +1,187 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type ConvShape,
+  convForwardSpec,
+  convGradInputSpec,
+  convGradWeightSpec,
+  strideClasses,
+  weightGradientSplits,
+} from '../../compiler/codegen/wgsl/train/conv-train.ts';
+import { type GemmSpec, gemmTiling, generateGemmKernel } from '../../compiler/codegen/wgsl/train/gemm.ts';
+import type { Node } from '../../compiler/ir/graph.ts';
+import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
+import type { Dim } from '../../compiler/ir/tensor-type.ts';
+import { randomSource } from '../helpers/random.ts';
+import { relativeError } from '../helpers/relative-error.ts';
+import { runKernel } from '../helpers/run-kernel.ts';
+
+// Values are float32-representable, so that the reference sees what the kernel sees.
+const { pick, between, tensor: randomTensor } = randomSource(20261127);
+
+function randomConvShape(): ConvShape {
+  for (;;) {
+    const kernel = pick([1, 3]);
+    const stride = pick([1, 2, 2]);
+    const pad = kernel === 3 ? pick([0, 1, 1]) : 0;
+    const height = between(1, 17);
+    const width = between(1, 17);
+    const outHeight = Math.floor((height + 2 * pad - kernel) / stride) + 1;
+    const outWidth = Math.floor((width + 2 * pad - kernel) / stride) + 1;
+    if (outHeight < 1 || outWidth < 1) continue;
+    return {
+      inChannels: pick([1, 3, 8, 13, 16, 64]),
+      height,
+      width,
+      outChannels: pick([1, 4, 8, 13, 32, 70]),
+      outHeight,
+      outWidth,
+      kernel,
+      stride,
+      pad,
+    };
+  }
+}
+
+function node(op: Node['op'], s: ConvShape, shape: Dim[]): Node {
+  return {
+    id: 0,
+    op,
+    inputs: [],
+    type: { dtype: 'f32', shape },
+    attrs: {
+      kernel: s.kernel,
+      stride: s.stride,
+      pad: s.pad,
+      ...(op === 'conv2d_grad_input' ? { input_height: s.height, input_width: s.width } : {}),
+    },
+    module: 'test',
+  };
+}
+
+/** Workgroups as train-plan launches a GEMM: columns over tiles of N, rows over tiles of M, splits. */
+function groups(spec: GemmSpec, columns: number, rows: number): [number, number, number] {
+  const tiling = gemmTiling(spec);
+  return [Math.ceil(columns / tiling.tileN), Math.ceil(rows / tiling.tileM), spec.splits];
+}
+
+const run = (spec: GemmSpec, data: Float32Array[], batch: number, columns: number, rows: number) =>
+  runKernel(generateGemmKernel(spec, 'test'), spec.bindings, data, batch, groups(spec, columns, rows));
+
+const f32 = (t: Tensor64) => Float32Array.from(t.data);
+const name = (s: ConvShape, batch: number) =>
+  `${s.kernel}x${s.kernel}/${s.stride} pad ${s.pad}, ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}, batch ${batch}`;
+
+describe('training conv kernels equal the float64 interpreter (relative error ≤ 1e-5)', () => {
+  const cases = [
+    ...Array.from({ length: 10 }, () => ({ s: randomConvShape(), batch: between(1, 3) })),
+    // The stem's stride-2 conv and a 1x1 stride-2 conv, whose odd pixels no tap reaches.
+    {
+      s: {
+        inChannels: 3,
+        height: 16,
+        width: 12,
+        outChannels: 64,
+        outHeight: 8,
+        outWidth: 6,
+        kernel: 3,
+        stride: 2,
+        pad: 1,
+      },
+      batch: 2,
+    },
+    {
+      s: {
+        inChannels: 8,
+        height: 7,
+        width: 6,
+        outChannels: 16,
+        outHeight: 4,
+        outWidth: 3,
+        kernel: 1,
+        stride: 2,
+        pad: 0,
+      },
+      batch: 2,
+    },
+  ];
+  for (const { s, batch } of cases) {
+    const x = randomTensor([batch, s.inChannels, s.height, s.width]);
+    const weight = randomTensor([s.outChannels, s.inChannels, s.kernel, s.kernel]);
+    const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
+
+    it(`forward: ${name(s, batch)}`, async () => {
+      const expected = evaluateOp(
+        node('conv2d', s, ['N', s.outChannels, s.outHeight, s.outWidth]),
+        [x, weight],
+        batch,
+      );
+      const spec = convForwardSpec(s, false);
+      const out = new Float32Array(expected.data.length);
+      const actual = await run(
+        spec,
+        [out, f32(x), f32(weight)],
+        batch,
+        batch * s.outHeight * s.outWidth,
+        s.outChannels,
+      );
+      expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+    });
+
+    it(`input gradient, one launch per stride class: ${name(s, batch)}`, async () => {
+      const expected = evaluateOp(
+        node('conv2d_grad_input', s, ['N', s.inChannels, s.height, s.width]),
+        [dy, weight],
+        batch,
+      );
+      // NaN marks pixels no launch wrote: every pixel belongs to exactly one class.
+      let dx: Float32Array = new Float32Array(expected.data.length).fill(Number.NaN);
+      for (const strideClass of strideClasses(s)) {
+        const spec = convGradInputSpec(s, strideClass);
+        dx = await run(
+          spec,
+          [dx, f32(dy), f32(weight)],
+          batch,
+          batch * strideClass.rows * strideClass.cols,
+          s.inChannels,
+        );
+      }
+      expect(dx.some(Number.isNaN)).toBe(false);
+      expect(relativeError(dx, expected.data)).toBeLessThanOrEqual(1e-5);
+    });
+
+    it(`weight gradient, partial sums over the batch reduction: ${name(s, batch)}`, async () => {
+      const expected = evaluateOp(
+        node('conv2d_grad_weight', s, [s.outChannels, s.inChannels, s.kernel, s.kernel]),
+        [x, dy],
+        batch,
+      );
+      const spec = convGradWeightSpec(s);
+      const splits = weightGradientSplits(s);
+      const elements = expected.data.length;
+      const partial = await run(
+        spec,
+        [new Float32Array(splits * elements), f32(x), f32(dy)],
+        batch,
+        s.inChannels * s.kernel * s.kernel,
+        s.outChannels,
+      );
+      const summed = new Float64Array(elements);
+      for (let split = 0; split < splits; split++)
+        for (let i = 0; i < elements; i++) summed[i]! += partial[split * elements + i]!;
+      expect(relativeError(summed, expected.data)).toBeLessThanOrEqual(1e-5);
+    });
+  }
+
+  it('stride classes partition the pixels and keep only the reaching taps', () => {
+    const s = randomConvShape();
+    const stem = { ...s, height: 9, width: 8, kernel: 3, stride: 2, pad: 1 };
+    const classes = strideClasses(stem);
+    expect(classes.map((c) => [c.py, c.px, c.rows, c.cols, c.tapsY, c.tapsX])).toEqual([
+      [0, 0, 5, 4, 1, 1],
+      [0, 1, 5, 4, 1, 2],
+      [1, 0, 4, 4, 2, 1],
+      [1, 1, 4, 4, 2, 2],
+    ]);
+    expect(classes.reduce((n, c) => n + c.rows * c.cols, 0)).toBe(9 * 8);
+  });
+});
