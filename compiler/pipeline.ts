@@ -18,6 +18,7 @@ import { lowerModel } from './models/registry.ts';
 import { inferencePasses } from './passes/inference-passes.ts';
 import { runPasses } from './passes/pass.ts';
 import { buildTrainingGraph } from './passes/training-graph.ts';
+import { trainingPasses } from './passes/training-passes.ts';
 
 /**
  * The compiler, stage by stage. Each stage is a pure function from the previous stage's data; files
@@ -90,7 +91,8 @@ function experimentName(input: CompileInput): string {
 /** IR → the training step's graph and program (needs the loss settings of an experiment). */
 export function trainingProgram(input: CompileInput): { graph: Graph; program: TrainKernelProgram } {
   const useTargetWeight = input.experiment?.config.LOSS.USE_TARGET_WEIGHT ?? true;
-  const graph = assertValidGraph(buildTrainingGraph(input.graph, { useTargetWeight }));
+  const built = assertValidGraph(buildTrainingGraph(input.graph, { useTargetWeight }));
+  const { graph } = runPasses(built, trainingPasses);
   return { graph, program: planTrainingKernels(graph) };
 }
 
@@ -130,7 +132,9 @@ export async function emitArtifacts(
               arenaBytesPerImage: training.program.arenaBytesPerImage,
               fixedBytes: training.program.fixedBytes + training.program.runningBytes,
               parameterBytes: training.program.parameterBytes,
-              dispatches: training.program.launches.length,
+              // The step's launches and the optimizer's.
+              dispatches: training.program.launches.filter((l) => !l.onlyForGradInput).length + 1,
+              gradInputDispatches: training.program.launches.filter((l) => l.onlyForGradInput).length,
             },
           }
         : {}),

@@ -214,7 +214,7 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
 
   for (const node of nodes) {
     const a = node.attrs as unknown as TrainAttrs;
-    const [i0, i1, i2, i3, i4, i5] = node.inputs;
+    const [i0, i1, i2] = node.inputs;
     switch (node.op) {
       case 'input':
       case 'parameter':
@@ -381,8 +381,12 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
       case 'channel_sum':
       case 'bn_grad_gamma': {
         const [, c, h, w] = shapeOf(i0!) as [number, number, number, number];
+        // A fused ReLU mask is the last input (passes/fuse-relu-mask.ts).
+        const masked = node.inputs.length === (node.op === 'channel_sum' ? 2 : 4);
         const wgsl =
-          node.op === 'channel_sum' ? channelSumKernel(c, h * w) : batchNormGammaGradKernel(c, h * w, a.eps);
+          node.op === 'channel_sum'
+            ? channelSumKernel(c, h * w, masked)
+            : batchNormGammaGradKernel(c, h * w, a.eps, masked);
         push(
           node,
           addKernel(wgsl, node.op, node.op),
@@ -395,10 +399,15 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
       }
       case 'bn_grad_input': {
         const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
-        const reads = [i0!, i1!, i2!, i3!, i4!, i5!];
+        const reads = node.inputs.slice();
+        const masked = reads.length === 7;
         push(
           node,
-          addKernel(batchNormInputGradKernel(c, h * w, a.eps), 'BN input gradient', 'bn_grad_input'),
+          addKernel(
+            batchNormInputGradKernel(c, h * w, a.eps, masked),
+            `BN input gradient${masked ? ' with the ReLU mask' : ''}`,
+            'bn_grad_input',
+          ),
           [bind(node.id), ...reads.map(bind)],
           grid(c * h * w),
           reads,

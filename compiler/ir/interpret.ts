@@ -133,21 +133,22 @@ function evaluateNode(node: Node, values: readonly Tensor64[], inputs: Interpret
     case 'conv2d_grad_weight':
       return convGradWeight(args[0]!, args[1]!, shape, a.stride, a.pad);
     case 'channel_sum':
-      return { shape, data: channelSums(args[0]!, (v) => v) };
+      return { shape, data: channelSums(reluMasked(args[0]!, args[1]), (v) => v) };
     case 'bn_grad_gamma': {
-      const [dy, x, stats] = args as [Tensor64, Tensor64, Tensor64];
+      const [x, stats] = args.slice(1) as [Tensor64, Tensor64];
+      const dy = reluMasked(args[0]!, args[3]);
       const normalized = normalize(x, stats, a.eps, (v) => v);
       return { shape, data: channelSums(dy, (g, i) => g * normalized.data[i]!) };
     }
     case 'bn_grad_input': {
-      const [dy, x, stats, gamma, dGamma, dBeta] = args as [
-        Tensor64,
+      const [x, stats, gamma, dGamma, dBeta] = args.slice(1) as [
         Tensor64,
         Tensor64,
         Tensor64,
         Tensor64,
         Tensor64,
       ];
+      const dy = reluMasked(args[0]!, args[6]);
       const [n, c, h, w] = x.shape as [number, number, number, number];
       const count = n * h * w;
       const normalized = normalize(x, stats, a.eps, (v) => v);
@@ -211,6 +212,12 @@ function channelStats(x: Tensor64): Float64Array {
 }
 
 /** Σ over N, H, W of f(value, index, channel), per channel. */
+/** dy where the ReLU output `y` is positive, when a ReLU mask is fused in (else dy). */
+function reluMasked(dy: Tensor64, y: Tensor64 | undefined): Tensor64 {
+  if (!y) return dy;
+  return { shape: dy.shape, data: dy.data.map((g, i) => (y.data[i]! > 0 ? g : 0)) };
+}
+
 function channelSums(
   x: Tensor64,
   f: (value: number, index: number, channel: number) => number,

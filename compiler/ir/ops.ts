@@ -220,19 +220,21 @@ export const opDefinitions = {
     attrs: { kernel: 'int', stride: 'int', pad: 'int' },
     infer: gradWeightType,
   },
+  // channel_sum, bn_grad_gamma and bn_grad_input take an optional last input: the output of the ReLU
+  // whose gradient dy is, applying its mask to dy on the fly (passes/fuse-relu-mask.ts).
   channel_sum: {
     group: 'gradient',
-    arity: 1,
+    arity: [1, 2],
     attrs: {},
     infer: (inputs) => vectorOf(channelsOf(inputs[0]!)),
   },
   bn_grad_gamma: {
     group: 'gradient',
-    arity: 3,
+    arity: [3, 4],
     attrs: { eps: 'float' },
     infer: (inputs) => vectorOf(channelsOf(inputs[0]!)),
   },
-  bn_grad_input: { group: 'gradient', arity: 6, attrs: { eps: 'float' }, infer: same },
+  bn_grad_input: { group: 'gradient', arity: [6, 7], attrs: { eps: 'float' }, infer: same },
   upsample_nearest_grad: { group: 'gradient', arity: 1, attrs: { scale: 'int' }, infer: upsampleGradType },
   fused_conv2d: {
     group: 'convolution',

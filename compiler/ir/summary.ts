@@ -44,7 +44,9 @@ export interface MemorySummary {
     readonly arenaBytesPerImage: number;
     readonly fixedBytes: number;
     readonly parameterBytes: number;
+    /** Per training step, and the extra ones only `hrnet train-step`'s grad.input needs. */
     readonly dispatches: number;
+    readonly gradInputDispatches: number;
   };
 }
 
@@ -154,7 +156,7 @@ export function summaryToText(summary: GraphSummary): string {
     const t = summary.memory.training;
     const fixed = t.fixedBytes + 4 * t.parameterBytes;
     lines.push(
-      `training: ${t.dispatches} dispatches per step; peak GPU memory ${grouped(t.arenaBytesPerImage)} × B + ${grouped(fixed)} bytes for a batch of B (activations kept for backward, gradients, parameters, Adam moments, statistics)`,
+      `training: ${t.dispatches} dispatches per step (${t.gradInputDispatches} more for the input's gradient in train-step); peak GPU memory ${grouped(t.arenaBytesPerImage)} × B + ${grouped(fixed)} bytes for a batch of B (activations kept for backward, gradients, parameters, Adam moments, statistics)`,
     );
   }
   return `${lines.join('\n')}\n`;

@@ -5,6 +5,7 @@ import { interpretGraph } from '../../compiler/ir/interpret.ts';
 import { elementsPerItem, tensorType } from '../../compiler/ir/tensor-type.ts';
 import { verifyGraph } from '../../compiler/ir/verify.ts';
 import { LayerBuilder } from '../../compiler/models/layers.ts';
+import { fuseReluMask } from '../../compiler/passes/fuse-relu-mask.ts';
 import { buildTrainingGraph, trainingOutput } from '../../compiler/passes/training-graph.ts';
 
 const batch = 3;
@@ -127,6 +128,27 @@ describe('every gradient rule against finite differences (float64 interpreter)',
 });
 
 describe('training graph', () => {
+  it('fuse-relu-mask moves a ReLU mask into the BN backward and computes the same values', () => {
+    const graph = buildTrainingGraph(
+      forward((b, x) => {
+        const y = b.relu(b.batchNorm(b.conv(x, 'c1', 2, 3, 1, 1), 'bn1'), 'r1');
+        return b.relu(b.add(b.batchNorm(b.conv(y, 'c2', 2, 3, 1, 1), 'bn2'), x, 'block'), 'r2');
+      }),
+      { useTargetWeight: true },
+    );
+    const fused = fuseReluMask.run(graph);
+    expect(verifyGraph(fused)).toEqual([]);
+    const count = (g: Graph, op: string) => g.nodes.filter((n) => n.op === op).length;
+    // r1's gradient only feeds bn1's backward; r2's also feeds the residual path, so it stays.
+    expect([count(graph, 'relu_grad'), count(fused, 'relu_grad')]).toEqual([2, 1]);
+    const maskedInputs = fused.nodes
+      .filter((n) => n.module === 'bn1' && ['bn_grad_gamma', 'channel_sum', 'bn_grad_input'].includes(n.op))
+      .map((n) => n.inputs.length);
+    expect(maskedInputs.sort()).toEqual([2, 4, 7]);
+    const values = randomValues(graph, 11);
+    expect(run(fused, values)).toEqual(run(graph, values));
+  });
+
   it('updates running statistics with momentum 0.1 and the unbiased variance', () => {
     const graph = buildTrainingGraph(
       forward((b, x) => b.batchNorm(x, 'bn')),

@@ -76,16 +76,20 @@ export function batchStatsKernel(channels: number, plane: number): string {
   );
 }
 
-/** channel_sum: Σ over N, H, W per channel (bias and BN β gradients). */
-export function channelSumKernel(channels: number, plane: number): string {
+/** dy at k, or with a fused ReLU mask, dy where the ReLU's output is positive. */
+const gradientAt = (masked: boolean) => (masked ? 'select(0.0, dy[k], mask[k] > 0.0)' : 'dy[k]');
+
+/** channel_sum: Σ over N, H, W per channel (bias and BN β gradients), optionally ReLU-masked. */
+export function channelSumKernel(channels: number, plane: number, masked = false): string {
   return channelKernel(
-    `channel sum of ${channels} channels x ${plane}`,
-    [rw('out'), rw('dy')],
+    `channel sum of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
+    [rw('out'), rw('dy'), ...(masked ? [rw('mask')] : [])],
     channels,
     plane,
     `  var sum = 0.0;
   for (var i = lid; i < count; i = i + 256u) {
-    sum = sum + dy[index(c, i)];
+    let k = index(c, i);
+    sum = sum + ${gradientAt(masked)};
   }
   let total = workgroupSum(lid, sum);
   if (lid == 0u) {
@@ -94,11 +98,16 @@ export function channelSumKernel(channels: number, plane: number): string {
   );
 }
 
-/** bn_grad_gamma: Σ dy · x̂ per channel, x̂ = (x − mean) / √(var + eps). */
-export function batchNormGammaGradKernel(channels: number, plane: number, eps: number): string {
+/** bn_grad_gamma: Σ dy · x̂ per channel, x̂ = (x − mean) / √(var + eps); dy optionally ReLU-masked. */
+export function batchNormGammaGradKernel(
+  channels: number,
+  plane: number,
+  eps: number,
+  masked = false,
+): string {
   return channelKernel(
-    `BN γ gradient of ${channels} channels x ${plane}`,
-    [rw('out'), rw('dy'), rw('x'), rw('stats')],
+    `BN γ gradient of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
+    [rw('out'), rw('dy'), rw('x'), rw('stats'), ...(masked ? [rw('mask')] : [])],
     channels,
     plane,
     `  let mean = stats[c];
@@ -106,7 +115,7 @@ export function batchNormGammaGradKernel(channels: number, plane: number, eps: n
   var sum = 0.0;
   for (var i = lid; i < count; i = i + 256u) {
     let k = index(c, i);
-    sum = sum + dy[k] * ((x[k] - mean) * invStd);
+    sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);
   }
   let total = workgroupSum(lid, sum);
   if (lid == 0u) {

@@ -49,10 +49,24 @@ export function batchNormTrainKernel(channels: number, plane: number, eps: numbe
  * bn_grad_input: the batch-norm backward through the batch statistics,
  * dx = γ·invstd/M · (M·dy − Σdy − x̂·Σ(dy·x̂)), M = N·H·W.
  */
-export function batchNormInputGradKernel(channels: number, plane: number, eps: number): string {
+export function batchNormInputGradKernel(
+  channels: number,
+  plane: number,
+  eps: number,
+  masked = false,
+): string {
   return pointwise(
-    `BN input gradient of ${channels} channels x ${plane}`,
-    [rw('dx'), rw('dy'), rw('x'), rw('stats'), rw('gamma'), rw('dgamma'), rw('dbeta')],
+    `BN input gradient of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
+    [
+      rw('dx'),
+      rw('dy'),
+      rw('x'),
+      rw('stats'),
+      rw('gamma'),
+      rw('dgamma'),
+      rw('dbeta'),
+      ...(masked ? [rw('mask')] : []),
+    ],
     channels * plane,
     [
       ['C', channels],
@@ -62,7 +76,8 @@ export function batchNormInputGradKernel(channels: number, plane: number, eps: n
     let count = f32(params.batch * PLANE);
     let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
     let normalized = (x[i] - stats[c]) * invStd;
-    dx[i] = gamma[c] * invStd / count * (count * dy[i] - dbeta[c] - normalized * dgamma[c]);`,
+    let g = ${masked ? 'select(0.0, dy[i], mask[i] > 0.0)' : 'dy[i]'};
+    dx[i] = gamma[c] * invStd / count * (count * g - dbeta[c] - normalized * dgamma[c]);`,
   );
 }
 
