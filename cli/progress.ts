@@ -1,7 +1,12 @@
 import cliProgress from 'cli-progress';
 
 /** A progress bar on stderr (the results go to stdout or files); quiet when stderr is not a terminal. */
-export function progressBar(label: string, total: number, extra = ''): cliProgress.SingleBar {
+export function progressBar(
+  label: string,
+  total: number,
+  extra = '',
+  payload: Record<string, string> = {},
+): cliProgress.SingleBar {
   const bar = new cliProgress.SingleBar(
     {
       format: `${label} [{bar}] {value}/{total} {percentage}% | ETA {eta_formatted}${extra ? ` | ${extra}` : ''}`,
@@ -12,6 +17,6 @@ export function progressBar(label: string, total: number, extra = ''): cliProgre
     },
     cliProgress.Presets.shades_classic,
   );
-  bar.start(total, 0);
+  bar.start(total, 0, payload);
   return bar;
 }

@@ -123,8 +123,11 @@ async function runTraining(compiled: string, overrides: string[], flags: TrainFl
         ),
       onEpochStart: (epoch, batches, lr) => {
         epochLabel = `epoch ${epoch + 1}/${config.TRAIN.END_EPOCH}`;
-        bar = progressBar(epochLabel, batches, 'loss {loss} | acc {acc} | {speed} img/s');
-        bar.update(0, { loss: '-', acc: '-', speed: '-' });
+        bar = progressBar(epochLabel, batches, 'loss {loss} | acc {acc} | {speed} img/s', {
+          loss: '-',
+          acc: '-',
+          speed: '-',
+        });
         void lr;
       },
       onBatch: (done, stats) =>
@@ -133,8 +136,13 @@ async function runTraining(compiled: string, overrides: string[], flags: TrainFl
           acc: stats.accuracy.toFixed(3),
           speed: stats.imagesPerSecond.toFixed(1),
         }),
-      onValidationStart: () => bar?.stop(),
+      onValidationStart: (samples) => {
+        bar?.stop();
+        bar = progressBar(`${epochLabel} validation`, samples);
+      },
+      onValidationBatch: (done) => bar?.update(done),
       onEpochEnd: (r) => {
+        bar?.stop();
         const metric = config.DATASET.DATASET === 'mpii' ? 'PCKh Mean' : 'AP';
         process.stderr.write(
           `${epochLabel}: lr ${r.lr.toExponential(2)}, loss ${r.loss.toExponential(4)}, train accuracy ${r.accuracy.toFixed(3)}, validation accuracy ${r.validAccuracy.toFixed(3)}, ${metric} ${r.perf.toFixed(3)}${r.best ? ' (best)' : ''}, ${r.imagesPerSecond.toFixed(1)} img/s\n`,
