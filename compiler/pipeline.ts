@@ -16,7 +16,7 @@ import { summarize, summaryToJson, summaryToText } from './ir/summary.ts';
 import { assertValidGraph } from './ir/verify.ts';
 import { lowerModel } from './models/registry.ts';
 import { inferencePasses } from './passes/inference-passes.ts';
-import { runPasses } from './passes/pass.ts';
+import { type PassDump, runPasses } from './passes/pass.ts';
 import { buildTrainingGraph } from './passes/training-graph.ts';
 import { trainingPasses } from './passes/training-passes.ts';
 
@@ -89,11 +89,14 @@ function experimentName(input: CompileInput): string {
 }
 
 /** IR → the training step's graph and program (needs the loss settings of an experiment). */
-export function trainingProgram(input: CompileInput): { graph: Graph; program: TrainKernelProgram } {
+export function trainingProgram(
+  input: CompileInput,
+  dumpAfter?: RegExp,
+): { graph: Graph; program: TrainKernelProgram; dumps: PassDump[] } {
   const useTargetWeight = input.experiment?.config.LOSS.USE_TARGET_WEIGHT ?? true;
   const built = assertValidGraph(buildTrainingGraph(input.graph, { useTargetWeight }));
-  const { graph } = runPasses(built, trainingPasses);
-  return { graph, program: planTrainingKernels(graph) };
+  const { graph, dumps } = runPasses(built, trainingPasses, dumpAfter);
+  return { graph, program: planTrainingKernels(graph), dumps };
 }
 
 const hrnetcRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -112,7 +115,7 @@ export async function emitArtifacts(
   const inference = needsInference ? runPasses(graph, inferencePasses, options.dumpIrAfter) : undefined;
   const program: KernelProgram | undefined = inference ? planKernels(inference.graph) : undefined;
   const needsTraining = ['kernels', 'backward', 'manifest', 'summary'].some((k) => kinds.has(k as EmitKind));
-  const training = needsTraining ? trainingProgram(input) : undefined;
+  const training = needsTraining ? trainingProgram(input, options.dumpIrAfter) : undefined;
 
   if (kinds.has('ir'))
     artifacts.push({ path: 'model.ir', content: printGraph(graph, { header: generatedHeader(inputName) }) });
@@ -143,7 +146,8 @@ export async function emitArtifacts(
     artifacts.push({ path: 'summary.txt', content: summaryToText(summary) });
     artifacts.push({ path: 'summary.json', content: summaryToJson(summary) });
   }
-  inference?.dumps.forEach((dump, i) => {
+  // Numbered in the order the passes ran: the inference passes, then the training step's.
+  [...(inference?.dumps ?? []), ...(training?.dumps ?? [])].forEach((dump, i) => {
     artifacts.push({
       path: `ir-after/${String(i + 1).padStart(2, '0')}-${dump.pass}.ir`,
       content: dump.text,
