@@ -1,5 +1,6 @@
 import type { ForwardProgram } from '../program.ts';
 import type { GpuContext } from './adapter.ts';
+import { createPipelines } from './pipelines.ts';
 import { ResultWait, type WaitMode } from './result-wait.ts';
 
 export type { WaitMode } from './result-wait.ts';
@@ -52,38 +53,14 @@ export class ForwardRunner {
       );
     }
     const names = [...new Set(program.dispatches.map((d) => d.kernel))];
-    device.pushErrorScope('validation');
-    const pipelines = await Promise.all(
-      names.map(async (name) => {
-        const code = kernels.get(name);
-        if (code === undefined) throw new Error(`kernel ${name} is missing from the program's kernels/`);
-        const module = device.createShaderModule({ code, label: name });
-        const info = await module.getCompilationInfo();
-        const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length > 0) {
-          throw new Error(
-            `kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`,
-          );
-        }
-        return [
-          name,
-          await device.createComputePipelineAsync({
-            layout: 'auto',
-            compute: { module, entryPoint: 'main' },
-            label: name,
-          }),
-        ] as const;
-      }),
-    );
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`creating pipelines failed: ${error.message}`);
+    const pipelines = await createPipelines(device, names, kernels, 'forward');
     const weights = device.createBuffer({
       size: Math.max(16, weightData.byteLength),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
       label: 'weights',
     });
     device.queue.writeBuffer(weights, 0, ownBuffer(weightData));
-    return new ForwardRunner(gpu, program, new Map(pipelines), weights, weightEntries, maxChunk);
+    return new ForwardRunner(gpu, program, pipelines, weights, weightEntries, maxChunk);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { UserError } from '../../common/user-error.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
+import { createPipelines } from '../gpu/pipelines.ts';
 import { ResultWait, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
@@ -95,31 +96,8 @@ export class TrainStepRunner {
     const names = [
       ...new Set([...program.dispatches, program.optimizer.adam, program.optimizer.sgd].map((d) => d.kernel)),
     ];
-    device.pushErrorScope('validation');
-    const pipelines = await Promise.all(
-      names.map(async (name) => {
-        const code = kernels.get(name);
-        if (code === undefined) throw new Error(`kernel ${name} is missing from the program's kernels/`);
-        const module = device.createShaderModule({ code, label: name });
-        const info = await module.getCompilationInfo();
-        const errors = info.messages.filter((m) => m.type === 'error');
-        if (errors.length > 0)
-          throw new Error(
-            `kernel ${name} does not compile: ${errors.map((m) => `${m.lineNum}:${m.linePos} ${m.message}`).join('; ')}`,
-          );
-        return [
-          name,
-          await device.createComputePipelineAsync({
-            layout: 'auto',
-            compute: { module, entryPoint: 'main' },
-            label: name,
-          }),
-        ] as const;
-      }),
-    );
-    const error = await device.popErrorScope();
-    if (error) throw new Error(`creating training pipelines failed: ${error.message}`);
-    return new TrainStepRunner(gpu, program, new Map(pipelines), optimizer);
+    const pipelines = await createPipelines(device, names, kernels, 'training');
+    return new TrainStepRunner(gpu, program, pipelines, optimizer);
   }
 
   /** Checks that a batch of `count` fits the device: training cannot split a batch (BN needs all of it). */

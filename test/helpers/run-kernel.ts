@@ -1,4 +1,5 @@
 import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
+import { createPipelines } from '../../runtime/gpu/pipelines.ts';
 import { testGpu } from './gpu.ts';
 
 /**
@@ -24,16 +25,10 @@ export async function runKernelReadAll(
   workgroups: readonly [number, number, number],
 ): Promise<Float32Array[]> {
   const { device } = await testGpu();
+  const pipeline = (await createPipelines(device, ['kernel'], new Map([['kernel', wgsl]]), 'test')).get(
+    'kernel',
+  )!;
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ code: wgsl });
-  const info = await module.getCompilationInfo();
-  const errors = info.messages.filter((m) => m.type === 'error');
-  if (errors.length > 0)
-    throw new Error(`kernel does not compile: ${errors.map((m) => `${m.lineNum}: ${m.message}`).join('; ')}`);
-  const pipeline = await device.createComputePipelineAsync({
-    layout: 'auto',
-    compute: { module, entryPoint: 'main' },
-  });
   const uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniform, 0, new Uint32Array([batch, 0, 0, 0]));
   const buffers = bindings.map((_, i) => {
