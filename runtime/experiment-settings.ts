@@ -4,6 +4,7 @@ import type { ItemSettings } from './data/joints-dataset.ts';
 import { jointSet } from './pose/joints.ts';
 import type { PredictSettings } from './predict.ts';
 import type { Manifest } from './program.ts';
+import type { ValidateSettings } from './validate.ts';
 
 /**
  * The part of the resolved experiment config the runtime reads, from manifest.json (the runtime does
@@ -50,6 +51,24 @@ export function predictSettings(config: RuntimeConfig): PredictSettings {
     shiftHeatmap: config.TEST.SHIFT_HEATMAP,
     postProcess: config.TEST.POST_PROCESS,
     joints: jointSet(config.DATASET.DATASET),
+  };
+}
+
+/** Worker threads preparing batches: WORKERS, at most 2 (more would only take cores from the GPU driver). */
+export function loaderWorkers(config: RuntimeConfig): number {
+  return Math.min(config.WORKERS as number, 2);
+}
+
+/** The official validate()'s settings: TEST batch size × GPUs, flip test, heatmap shift, post-processing. */
+export function validateSettings(config: RuntimeConfig): ValidateSettings {
+  const test = config.TEST as RuntimeConfig['TEST'] & { BATCH_SIZE_PER_GPU: number };
+  return {
+    item: datasetSettings(config).item,
+    batchSize: test.BATCH_SIZE_PER_GPU * (config.GPUS as readonly number[]).length,
+    workers: loaderWorkers(config),
+    flipTest: test.FLIP_TEST,
+    shiftHeatmap: test.SHIFT_HEATMAP,
+    postProcess: test.POST_PROCESS,
   };
 }
 

@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { UserError } from '../../common/user-error.ts';
-import type { Batch } from '../../runtime/data/batch-loader.ts';
 import { cocoAnnotationFile, loadCocoGroundTruth } from '../../runtime/data/coco.ts';
 import { detectFormat, loadDataset } from '../../runtime/data/dataset.ts';
 import { loadMpiiGroundTruth } from '../../runtime/data/mpii.ts';
@@ -11,17 +10,14 @@ import { readJson } from '../../runtime/data/read-json.ts';
 import { type CocoResult, cocoKeypointEval } from '../../runtime/eval/coco-eval.ts';
 import { cocoResults } from '../../runtime/eval/coco-results.ts';
 import { mpiiPckh } from '../../runtime/eval/mpii-pckh.ts';
-import { datasetSettings, type RuntimeConfig } from '../../runtime/experiment-settings.ts';
+import { datasetSettings, type RuntimeConfig, validateSettings } from '../../runtime/experiment-settings.ts';
 import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
-import { debugPictures } from '../../runtime/image/debug-pictures.ts';
-import { encodePng } from '../../runtime/image/image.ts';
-import type { Heatmaps } from '../../runtime/pose/heatmaps.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { predictDataset } from '../../runtime/validate.ts';
-import { checkWeights, packWeights } from '../../runtime/weights/pack-weights.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compiledConfig } from '../compiled-config.ts';
+import { debugWriter } from '../debug-output.ts';
 import { adapterOption } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
@@ -57,41 +53,6 @@ function mpiiGroundTruthPath(root: string, set: string): string {
   if (existsSync(json)) return json;
   if (existsSync(mat)) return mat;
   throw new UserError(`no MPII ground truth for '${set}': expected ${json} or ${mat}`);
-}
-
-/**
- * Writes the official DEBUG pictures for every PRINT_FREQ-th batch: <dir>/<prefix>_<i>_gt.png, _pred.png,
- * _hm_gt.png, _hm_pred.png, as chosen by DEBUG.SAVE_*.
- */
-export function debugWriter(config: RuntimeConfig, dir: string, prefix: string) {
-  const c = config as RuntimeConfig & {
-    PRINT_FREQ: number;
-    DEBUG: {
-      SAVE_BATCH_IMAGES_GT: boolean;
-      SAVE_BATCH_IMAGES_PRED: boolean;
-      SAVE_HEATMAPS_GT: boolean;
-      SAVE_HEATMAPS_PRED: boolean;
-    };
-  };
-  const { item } = datasetSettings(config);
-  return (index: number, batch: Batch, heatmaps: Heatmaps) => {
-    if (index % c.PRINT_FREQ !== 0) return;
-    const target: Heatmaps = { ...heatmaps, data: batch.target };
-    const pictures = debugPictures(
-      { input: batch.input, batch: batch.indices.length, size: item.imageSize, colorRgb: item.colorRgb },
-      item.joints,
-      { joints: batch.items.map((i) => i.joints), visibility: batch.items.map((i) => i.visibility), target },
-      heatmaps,
-      {
-        gt: c.DEBUG.SAVE_BATCH_IMAGES_GT,
-        pred: c.DEBUG.SAVE_BATCH_IMAGES_PRED,
-        heatmapsGt: c.DEBUG.SAVE_HEATMAPS_GT,
-        heatmapsPred: c.DEBUG.SAVE_HEATMAPS_PRED,
-      },
-    );
-    for (const { suffix, image } of pictures)
-      writeFileAtomic(join(dir, `${prefix}_${index}_${suffix}.png`), encodePng(image));
-  };
 }
 
 export function registerEvaluationCommands(program: Command): void {
@@ -181,15 +142,11 @@ export function registerEvaluationCommands(program: Command): void {
             ? { detections: { file: c.TEST.COCO_BBOX_FILE, imageThreshold: c.TEST.IMAGE_THRE } }
             : {}),
         });
-        const weights = readSafetensors(flags.weights);
-        checkWeights(manifest.parameters, weights);
         const gpu = await openGpu(flags.adapter);
-        const runner = await ForwardRunner.create(
+        const runner = await ForwardRunner.forCompiled(
           gpu,
-          forward,
-          kernels,
-          packWeights(manifest.weights.entries, manifest.weights.bytes, weights),
-          manifest.weights.entries,
+          { manifest, forward, kernels },
+          readSafetensors(flags.weights),
         );
         const outDir =
           flags.output ?? join(c.OUTPUT_DIR, c.DATASET.DATASET, c.MODEL.NAME, manifest.experiment, 'results');
@@ -198,12 +155,7 @@ export function registerEvaluationCommands(program: Command): void {
           runner,
           samples,
           {
-            item: settings.item,
-            batchSize: c.TEST.BATCH_SIZE_PER_GPU * c.GPUS.length,
-            workers: Math.min(c.WORKERS, 2),
-            flipTest: c.TEST.FLIP_TEST,
-            shiftHeatmap: c.TEST.SHIFT_HEATMAP,
-            postProcess: c.TEST.POST_PROCESS,
+            ...validateSettings(config),
             ...(c.DEBUG.DEBUG ? { onBatchHeatmaps: debugWriter(config, join(outDir, '..'), 'val') } : {}),
           },
           (done) => bar.update(done),

@@ -10,7 +10,6 @@ import { encodePng, readImage } from '../../runtime/image/image.ts';
 import { cropFor, type PersonBox, predictCrops } from '../../runtime/predict.ts';
 import { loadCompiledProgram, loadManifest } from '../../runtime/program-loader.ts';
 import { officialInitialWeights } from '../../runtime/weights/init-weights.ts';
-import { checkWeights, packWeights } from '../../runtime/weights/pack-weights.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { adapterOption, parseBox, parseScore, parseSeed } from '../options.ts';
 
@@ -30,9 +29,11 @@ export function registerInferenceCommands(program: Command): void {
         compiled: string,
         flags: { weights: string; input: string; output: string; adapter: AdapterChoice },
       ) => {
-        const { manifest, forward, kernels } = await loadCompiledProgram(compiled);
-        const weights = readSafetensors(flags.weights);
-        checkWeights(manifest.parameters, weights);
+        const program = await loadCompiledProgram(compiled);
+        const { forward } = program;
+        // The weights are checked (as the runner is made) before the input is read.
+        const gpu = await openGpu(flags.adapter);
+        const runner = await ForwardRunner.forCompiled(gpu, program, readSafetensors(flags.weights));
         const inputs = readSafetensors(flags.input);
         const input = inputs.get('input');
         if (!input)
@@ -45,9 +46,6 @@ export function registerInferenceCommands(program: Command): void {
             `input is ${input.shape.join('x')}; this program takes N x ${expected.join(' x ')}`,
           );
         }
-        const gpu = await openGpu(flags.adapter);
-        const packed = packWeights(manifest.weights.entries, manifest.weights.bytes, weights);
-        const runner = await ForwardRunner.create(gpu, forward, kernels, packed, manifest.weights.entries);
         const batch = input.shape[0]!;
         const output = await runner.run(input.data, batch);
         writeSafetensors(flags.output, [
@@ -88,19 +86,12 @@ export function registerInferenceCommands(program: Command): void {
           adapter: AdapterChoice;
         },
       ) => {
-        const { manifest, forward, kernels } = await loadCompiledProgram(compiled);
-        const settings = predictSettings(runtimeConfig(manifest));
+        const program = await loadCompiledProgram(compiled);
+        const settings = predictSettings(runtimeConfig(program.manifest));
         const weights = readSafetensors(flags.weights);
-        checkWeights(manifest.parameters, weights);
         const decoded = images.map((path) => ({ path, image: readImage(path) }));
         const gpu = await openGpu(flags.adapter);
-        const runner = await ForwardRunner.create(
-          gpu,
-          forward,
-          kernels,
-          packWeights(manifest.weights.entries, manifest.weights.bytes, weights),
-          manifest.weights.entries,
-        );
+        const runner = await ForwardRunner.forCompiled(gpu, program, weights);
         const crops = decoded.map(({ image }) => ({ image, ...cropFor(image, flags.bbox, settings) }));
         const predictions = await predictCrops(runner, crops, settings);
         runner.destroy();
@@ -111,7 +102,7 @@ export function registerInferenceCommands(program: Command): void {
             image: path,
             width: image.width,
             height: image.height,
-            experiment: manifest.experiment,
+            experiment: program.manifest.experiment,
             dataset: settings.joints.dataset,
             center: prediction.center,
             scale: prediction.scale,

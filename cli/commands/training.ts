@@ -13,6 +13,7 @@ import { applyPretrained, officialInitialWeights } from '../../runtime/weights/i
 import { checkWeights } from '../../runtime/weights/pack-weights.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compiledConfig } from '../compiled-config.ts';
+import { debugWriter } from '../debug-output.ts';
 import { adapterOption, parseCount, parseSeed } from '../options.ts';
 import { progressBar } from '../progress.ts';
 
@@ -108,6 +109,13 @@ async function runTraining(compiled: string, overrides: string[], flags: TrainFl
   );
   let bar: cliProgress.SingleBar | undefined;
   let epochLabel = '';
+  // The official train.py and validate() write these as train_<i>_*.png and val_<i>_*.png.
+  const debug = (config as unknown as { DEBUG: { DEBUG: boolean } }).DEBUG.DEBUG
+    ? {
+        onTrainHeatmaps: debugWriter(config, outputDir, 'train'),
+        onValidationHeatmaps: debugWriter(config, outputDir, 'val'),
+      }
+    : {};
   await train(gpu, {
     config,
     compiled: program,
@@ -117,6 +125,7 @@ async function runTraining(compiled: string, overrides: string[], flags: TrainFl
     outputDir,
     seed: flags.seed,
     events: {
+      ...debug,
       onResume: (info) =>
         process.stderr.write(
           `hrnet: resuming from ${join(outputDir, 'checkpoint.safetensors')} after epoch ${info.epoch}\n`,

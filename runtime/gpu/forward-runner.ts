@@ -1,4 +1,7 @@
 import type { ForwardProgram } from '../program.ts';
+import type { CompiledProgram } from '../program-loader.ts';
+import { checkWeights, packWeights } from '../weights/pack-weights.ts';
+import type { TensorMap } from '../weights/safetensors.ts';
 import type { GpuContext } from './adapter.ts';
 import { createPipelines } from './pipelines.ts';
 import { ResultWait, type WaitMode } from './result-wait.ts';
@@ -29,6 +32,20 @@ export class ForwardRunner {
       size: 16,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
+  }
+
+  /**
+   * A runner for a compiled experiment with weights by official name: checked against the manifest's
+   * parameters (missing, unexpected and wrong-shaped names are errors), then packed as it says.
+   */
+  static async forCompiled(
+    gpu: GpuContext,
+    { manifest, forward, kernels }: Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels'>,
+    weights: TensorMap,
+  ): Promise<ForwardRunner> {
+    checkWeights(manifest.parameters, weights);
+    const packed = packWeights(manifest.weights.entries, manifest.weights.bytes, weights);
+    return ForwardRunner.create(gpu, forward, kernels, packed, manifest.weights.entries);
   }
 
   static async create(

@@ -2,7 +2,7 @@ import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { UserError } from '../../common/user-error.ts';
-import { BatchLoader } from '../data/batch-loader.ts';
+import { type Batch, BatchLoader } from '../data/batch-loader.ts';
 import { cocoAnnotationFile, loadCocoGroundTruth } from '../data/coco.ts';
 import { loadDataset } from '../data/dataset.ts';
 import { loadMpiiGroundTruth } from '../data/mpii.ts';
@@ -11,7 +11,12 @@ import { cocoKeypointEval } from '../eval/coco-eval.ts';
 import { cocoResults } from '../eval/coco-results.ts';
 import { mpiiPckh } from '../eval/mpii-pckh.ts';
 import { trainingAccuracy } from '../eval/training-accuracy.ts';
-import { datasetSettings, type RuntimeConfig } from '../experiment-settings.ts';
+import {
+  datasetSettings,
+  loaderWorkers,
+  type RuntimeConfig,
+  validateSettings,
+} from '../experiment-settings.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { ForwardRunner } from '../gpu/forward-runner.ts';
 import { encodePng } from '../image/image.ts';
@@ -86,6 +91,9 @@ export interface TrainingEvents {
     done: number,
     stats: { loss: number; accuracy: number; imagesPerSecond: number },
   ) => void;
+  /** Each batch with its heatmaps, in training and in validation (e.g. for DEBUG pictures). */
+  readonly onTrainHeatmaps?: (index: number, batch: Batch, heatmaps: Heatmaps) => void;
+  readonly onValidationHeatmaps?: (index: number, batch: Batch, heatmaps: Heatmaps) => void;
   readonly onValidationStart?: (samples: number) => void;
   readonly onValidationBatch?: (done: number) => void;
   readonly onEpochEnd?: (record: EpochRecord) => void;
@@ -167,7 +175,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
     seed: run.seed,
     itemSettings: settings.item,
     augmentationSettings: settings.augmentation,
-    workers: Math.min(config.WORKERS, 2),
+    workers: loaderWorkers(config),
   });
   const validator = await ForwardRunner.create(
     gpu,
@@ -208,6 +216,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
         accuracySum += accuracy.average * accuracy.count;
         accuracyCount += accuracy.count;
         images += count;
+        events?.onTrainHeatmaps?.(batchIndex, batch, heatmaps);
         batchIndex++;
         const seconds = (performance.now() - started) / 1000;
         events?.onBatch?.(batchIndex, {
@@ -277,7 +286,6 @@ async function validate(
   root: string,
   events?: TrainingEvents,
 ): Promise<{ perf: number; validAccuracy: number }> {
-  const settings = datasetSettings(config);
   let accuracySum = 0;
   let accuracyCount = 0;
   events?.onValidationStart?.(samples.length);
@@ -285,13 +293,9 @@ async function validate(
     runner,
     samples,
     {
-      item: settings.item,
-      batchSize: config.TEST.BATCH_SIZE_PER_GPU * config.GPUS.length,
-      workers: Math.min(config.WORKERS, 2),
-      flipTest: config.TEST.FLIP_TEST,
-      shiftHeatmap: config.TEST.SHIFT_HEATMAP,
-      postProcess: config.TEST.POST_PROCESS,
-      onBatchHeatmaps: (_, batch, heatmaps) => {
+      ...validateSettings(config),
+      onBatchHeatmaps: (index, batch, heatmaps) => {
+        events?.onValidationHeatmaps?.(index, batch, heatmaps);
         const accuracy = trainingAccuracy(heatmaps, { ...heatmaps, data: batch.target });
         accuracySum += accuracy.average * accuracy.count;
         accuracyCount += accuracy.count;

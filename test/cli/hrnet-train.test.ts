@@ -31,7 +31,13 @@ describe('hrnet train', async () => {
 
   it('trains with the official outputs; train.ts runs the same; a SIGKILL-ed run resumes to the same weights', async () => {
     const straight = join(scratch, 'straight');
-    const result = runCli('hrnet', ['train', compiled, ...settings, 'OUTPUT_DIR', straight], {
+    // With the official DEBUG pictures (they do not change the weights the resumed run is compared to).
+    const debug = [
+      ...['DEBUG.DEBUG', 'True', 'PRINT_FREQ', '1'],
+      ...['DEBUG.SAVE_BATCH_IMAGES_GT', 'True', 'DEBUG.SAVE_BATCH_IMAGES_PRED', 'True'],
+      ...['DEBUG.SAVE_HEATMAPS_GT', 'True', 'DEBUG.SAVE_HEATMAPS_PRED', 'True'],
+    ];
+    const result = runCli('hrnet', ['train', compiled, ...settings, ...debug, 'OUTPUT_DIR', straight], {
       timeoutMs: 300_000,
     });
     expect(result.status, result.stderr).toBe(0);
@@ -42,6 +48,10 @@ describe('hrnet train', async () => {
       'final_state.safetensors',
       'train-log.jsonl',
       'training-curves.png',
+      'train_1_gt.png',
+      'train_1_hm_pred.png',
+      'val_0_pred.png',
+      'val_0_hm_gt.png',
     ]) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }

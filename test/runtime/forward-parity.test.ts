@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
-import { checkWeights, packWeights } from '../../runtime/weights/pack-weights.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
@@ -15,17 +14,10 @@ import { testInput, testWeights } from '../helpers/test-weights.ts';
  */
 async function runCompiled(experiment: string, batch: number, weightSeed: number, inputSeed: number) {
   const dir = await compileTestExperiment(experiment);
-  const { manifest, forward, kernels } = await loadCompiledProgram(dir);
+  const program = await loadCompiledProgram(dir);
+  const { manifest, forward } = program;
   const weights = testWeights(lowerTestExperiment(experiment), weightSeed);
-  checkWeights(manifest.parameters, weights);
-  const gpu = await testGpu();
-  const runner = await ForwardRunner.create(
-    gpu,
-    forward,
-    kernels,
-    packWeights(manifest.weights.entries, manifest.weights.bytes, weights),
-    manifest.weights.entries,
-  );
+  const runner = await ForwardRunner.forCompiled(await testGpu(), program, weights);
   const perImage = forward.input.shape.reduce((n, d) => n * d, 1);
   const output = await runner.run(testInput(perImage * batch, inputSeed), batch);
   runner.destroy();
