@@ -248,6 +248,63 @@ function normalize(
   };
 }
 
+/** The sizes of a convolution x [N, Cin, H, W] ⊛ W [Cout, Cin, k, k] → y [N, Cout, Ho, Wo]. */
+interface ConvSizes {
+  readonly n: number;
+  readonly cin: number;
+  readonly h: number;
+  readonly w: number;
+  readonly cout: number;
+  readonly k: number;
+  readonly ho: number;
+  readonly wo: number;
+  readonly stride: number;
+  readonly pad: number;
+}
+
+/**
+ * Calls `visit(xIndex, weightIndex, yIndex)` for every product a convolution forms (taps in the
+ * padding excluded): both gradients are sums of these products, grouped differently.
+ */
+function forEachConvProduct(s: ConvSizes, visit: (xi: number, wi: number, yi: number) => void): void {
+  for (let b = 0; b < s.n; b++) {
+    for (let co = 0; co < s.cout; co++) {
+      for (let ci = 0; ci < s.cin; ci++) {
+        for (let ky = 0; ky < s.k; ky++) {
+          for (let kx = 0; kx < s.k; kx++) {
+            const wi = ((co * s.cin + ci) * s.k + ky) * s.k + kx;
+            for (let oy = 0; oy < s.ho; oy++) {
+              const iy = oy * s.stride - s.pad + ky;
+              if (iy < 0 || iy >= s.h) continue;
+              for (let ox = 0; ox < s.wo; ox++) {
+                const ix = ox * s.stride - s.pad + kx;
+                if (ix < 0 || ix >= s.w) continue;
+                visit(
+                  ((b * s.cin + ci) * s.h + iy) * s.w + ix,
+                  wi,
+                  ((b * s.cout + co) * s.ho + oy) * s.wo + ox,
+                );
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+function convSizes(
+  x: readonly number[],
+  y: readonly number[],
+  k: number,
+  stride: number,
+  pad: number,
+): ConvSizes {
+  const [n, cin, h, w] = x as [number, number, number, number];
+  const [, cout, ho, wo] = y as [number, number, number, number];
+  return { n, cin, h, w, cout, k, ho, wo, stride, pad };
+}
+
 /** dx of a convolution: every output position's gradient spread back over the inputs it read. */
 function convGradInput(
   dy: Tensor64,
@@ -256,63 +313,19 @@ function convGradInput(
   stride: number,
   pad: number,
 ): Tensor64 {
-  const [n, cout, ho, wo] = dy.shape as [number, number, number, number];
-  const [, cin, k] = weight.shape as [number, number, number];
-  const [, , h, w] = shape as [number, number, number, number];
-  const dx = new Float64Array(n * cin * h * w);
-  for (let b = 0; b < n; b++) {
-    for (let co = 0; co < cout; co++) {
-      for (let ci = 0; ci < cin; ci++) {
-        for (let ky = 0; ky < k; ky++) {
-          for (let kx = 0; kx < k; kx++) {
-            const wv = weight.data[((co * cin + ci) * k + ky) * k + kx]!;
-            for (let oy = 0; oy < ho; oy++) {
-              const iy = oy * stride - pad + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let ox = 0; ox < wo; ox++) {
-                const ix = ox * stride - pad + kx;
-                if (ix < 0 || ix >= w) continue;
-                dx[((b * cin + ci) * h + iy) * w + ix]! +=
-                  wv * dy.data[((b * cout + co) * ho + oy) * wo + ox]!;
-              }
-            }
-          }
-        }
-      }
-    }
-  }
+  const dx = new Float64Array(shape.reduce((p, d) => p * d, 1));
+  forEachConvProduct(convSizes(shape, dy.shape, weight.shape[2]!, stride, pad), (xi, wi, yi) => {
+    dx[xi]! += weight.data[wi]! * dy.data[yi]!;
+  });
   return { shape, data: dx };
 }
 
 /** dW of a convolution: Σ over the batch and output positions of dy × the input it read. */
 function convGradWeight(x: Tensor64, dy: Tensor64, shape: number[], stride: number, pad: number): Tensor64 {
-  const [n, cin, h, w] = x.shape as [number, number, number, number];
-  const [, cout, ho, wo] = dy.shape as [number, number, number, number];
-  const k = shape[2]!;
-  const dw = new Float64Array(cout * cin * k * k);
-  for (let b = 0; b < n; b++) {
-    for (let co = 0; co < cout; co++) {
-      for (let ci = 0; ci < cin; ci++) {
-        for (let ky = 0; ky < k; ky++) {
-          for (let kx = 0; kx < k; kx++) {
-            let sum = 0;
-            for (let oy = 0; oy < ho; oy++) {
-              const iy = oy * stride - pad + ky;
-              if (iy < 0 || iy >= h) continue;
-              for (let ox = 0; ox < wo; ox++) {
-                const ix = ox * stride - pad + kx;
-                if (ix < 0 || ix >= w) continue;
-                sum +=
-                  dy.data[((b * cout + co) * ho + oy) * wo + ox]! *
-                  x.data[((b * cin + ci) * h + iy) * w + ix]!;
-              }
-            }
-            dw[((co * cin + ci) * k + ky) * k + kx]! += sum;
-          }
-        }
-      }
-    }
-  }
+  const dw = new Float64Array(shape.reduce((p, d) => p * d, 1));
+  forEachConvProduct(convSizes(x.shape, dy.shape, shape[2]!, stride, pad), (xi, wi, yi) => {
+    dw[wi]! += dy.data[yi]! * x.data[xi]!;
+  });
   return { shape, data: dw };
 }
 
