@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { UserError } from '../../common/user-error.ts';
+import { withNativeStderrQuiet } from './quiet-native-stderr.ts';
 
 export type AdapterChoice = 'auto' | 'hardware' | 'lavapipe' | 'swiftshader';
 export const adapterChoices: readonly AdapterChoice[] = ['auto', 'hardware', 'lavapipe', 'swiftshader'];
@@ -20,6 +21,16 @@ export interface GpuContext {
   readonly adapterDescription: string;
   readonly isSoftware: boolean;
   readonly limits: GPUSupportedLimits;
+  /** Told how far kernel preparation has got (see createPipelines), e.g. to draw a progress bar. */
+  readonly onKernelProgress?: KernelProgress;
+  /** Another device on the same adapter, for compiling kernels in parallel (software adapters). */
+  readonly requestHelperDevice?: () => Promise<GPUDevice>;
+}
+
+export type KernelProgress = (what: string, done: number, total: number) => void;
+
+export interface OpenGpuOptions {
+  readonly onKernelProgress?: KernelProgress;
 }
 
 const icdDirectories = ['/usr/share/vulkan/icd.d', '/etc/vulkan/icd.d', '/usr/local/share/vulkan/icd.d'];
@@ -66,9 +77,14 @@ async function gpuEntry(choice: AdapterChoice): Promise<GPU> {
 }
 
 /** Opens a device with the adapter's own limits for buffer sizes, bindings and workgroup memory. */
-export async function openGpu(choice: AdapterChoice = 'auto'): Promise<GpuContext> {
+export async function openGpu(
+  choice: AdapterChoice = 'auto',
+  options: OpenGpuOptions = {},
+): Promise<GpuContext> {
   const gpu = await gpuEntry(choice);
-  const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' });
+  const adapter = await withNativeStderrQuiet(() =>
+    gpu.requestAdapter({ powerPreference: 'high-performance' }),
+  );
   if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${setupHint}`);
   const info = adapter.info;
   const description = [info.vendor, info.architecture, info.description || info.device]
@@ -93,5 +109,25 @@ export async function openGpu(choice: AdapterChoice = 'auto'): Promise<GpuContex
     ? ['timestamp-query']
     : [];
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-  return { device, adapterDescription: description, isSoftware, limits: device.limits };
+  return {
+    device,
+    adapterDescription: description,
+    isSoftware,
+    limits: device.limits,
+    ...(options.onKernelProgress ? { onKernelProgress: options.onKernelProgress } : {}),
+    ...(isSoftware ? { requestHelperDevice: () => helperDevice(gpu, requiredLimits, requiredFeatures) } : {}),
+  };
+}
+
+/** A device of its own adapter object: WebGPU lets an adapter hand out one device only. */
+async function helperDevice(
+  gpu: GPU,
+  requiredLimits: Record<string, number>,
+  requiredFeatures: GPUFeatureName[],
+): Promise<GPUDevice> {
+  const adapter = await withNativeStderrQuiet(() =>
+    gpu.requestAdapter({ powerPreference: 'high-performance' }),
+  );
+  if (!adapter) throw new NoAdapterError(`the WebGPU adapter went away; ${setupHint}`);
+  return adapter.requestDevice({ requiredLimits, requiredFeatures });
 }

@@ -4,7 +4,7 @@ import { checkWeights, packWeights } from '../weights/pack-weights.ts';
 import type { TensorMap } from '../weights/safetensors.ts';
 import type { GpuContext } from './adapter.ts';
 import { createPipelines } from './pipelines.ts';
-import { ResultWait, type WaitMode } from './result-wait.ts';
+import { ResultWait, readMapped, type WaitMode } from './result-wait.ts';
 
 export type { WaitMode } from './result-wait.ts';
 
@@ -70,7 +70,7 @@ export class ForwardRunner {
       );
     }
     const names = [...new Set(program.dispatches.map((d) => d.kernel))];
-    const pipelines = await createPipelines(device, names, kernels, 'forward');
+    const pipelines = await createPipelines(gpu, names, kernels, 'forward');
     const weights = device.createBuffer({
       size: Math.max(16, weightData.byteLength),
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
@@ -129,7 +129,7 @@ export class ForwardRunner {
     pass.end();
     encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
     device.queue.submit([encoder.finish()]);
-    await this.resultWait.mapRead(readback, wait, chunk);
+    await this.resultWait.mapRead(device, readback, wait, chunk, `a forward pass of ${chunk} images`);
     const result = new Float32Array(readback.getMappedRange().slice(0));
     readback.unmap();
     readback.destroy();
@@ -222,9 +222,7 @@ export class ForwardRunner {
     encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * count);
     device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
+    const stamps = new BigUint64Array(await readMapped(device, readback, 'a profiled forward pass'));
     for (const resource of [readback, resolved]) resource.destroy();
     querySet.destroy();
     return Array.from({ length: count }, (_, i) => Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);

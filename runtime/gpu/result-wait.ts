@@ -1,20 +1,40 @@
+import { withinDeadline } from './gpu-deadline.ts';
+
 export type WaitMode = 'map' | 'sleep';
 
 /**
  * Waits for a submitted command buffer by mapping its read-back buffer. While a mapAsync promise is
  * pending, dawn.node keeps the JS thread busy polling; on a software adapter that thread competes with
- * the driver's worker threads for the cores. `sleep` first sleeps for most of the time the last
- * submission of the same size took, so the wait costs almost no CPU; `map` maps at once.
+ * the driver's worker threads for the cores. `sleep` first sleeps for most of the shortest time a
+ * submission of the same size has taken, so the wait costs almost no CPU; `map` maps at once.
+ *
+ * The shortest, not the last: one slow submission (a kernel compiled at its first dispatch, a busy
+ * machine) must not make every later wait sleep that long. Each wait is bounded (withinDeadline).
  */
 export class ResultWait {
-  private readonly lastMs = new Map<number, number>();
+  private readonly shortestMs = new Map<number, number>();
 
   /** Maps `buffer` for reading; call right after queue.submit, with the submission's size key. */
-  async mapRead(buffer: GPUBuffer, wait: WaitMode, sizeKey: number): Promise<void> {
+  async mapRead(
+    device: GPUDevice,
+    buffer: GPUBuffer,
+    wait: WaitMode,
+    sizeKey: number,
+    what: string,
+  ): Promise<void> {
     const submitted = performance.now();
-    const expected = this.lastMs.get(sizeKey) ?? 0;
+    const expected = this.shortestMs.get(sizeKey) ?? 0;
     if (wait === 'sleep' && expected > 4) await new Promise((resolve) => setTimeout(resolve, expected * 0.9));
-    await buffer.mapAsync(GPUMapMode.READ);
-    this.lastMs.set(sizeKey, performance.now() - submitted);
+    await withinDeadline(device, buffer.mapAsync(GPUMapMode.READ), what);
+    const took = performance.now() - submitted;
+    this.shortestMs.set(sizeKey, Math.min(took, this.shortestMs.get(sizeKey) ?? took));
   }
+}
+
+/** Maps a read-back buffer with a bounded wait and returns a copy of its contents. */
+export async function readMapped(device: GPUDevice, buffer: GPUBuffer, what: string): Promise<ArrayBuffer> {
+  await withinDeadline(device, buffer.mapAsync(GPUMapMode.READ), what);
+  const data = buffer.getMappedRange().slice(0);
+  buffer.unmap();
+  return data;
 }

@@ -1,7 +1,7 @@
 import { UserError } from '../../common/user-error.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
-import { ResultWait, type WaitMode } from '../gpu/result-wait.ts';
+import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 
@@ -92,11 +92,10 @@ export class TrainStepRunner {
     kernels: ReadonlyMap<string, string>,
     optimizer: OptimizerSettings,
   ): Promise<TrainStepRunner> {
-    const { device } = gpu;
     const names = [
       ...new Set([...program.dispatches, program.optimizer.adam, program.optimizer.sgd].map((d) => d.kernel)),
     ];
-    const pipelines = await createPipelines(device, names, kernels, 'training');
+    const pipelines = await createPipelines(gpu, names, kernels, 'training');
     return new TrainStepRunner(gpu, program, pipelines, optimizer);
   }
 
@@ -158,9 +157,7 @@ export class TrainStepRunner {
     const encoder = device.createCommandEncoder();
     encoder.copyBufferToBuffer(buffer, 0, staging, 0, bytes);
     device.queue.submit([encoder.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const data = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
+    const data = new Float32Array(await readMapped(device, staging, 'reading the training state back'));
     staging.destroy();
     return data;
   }
@@ -411,7 +408,7 @@ export class TrainStepRunner {
     optimizerPass.dispatchWorkgroups(...optimizer.workgroups(count));
     optimizerPass.end();
     device.queue.submit([encoder.finish()]);
-    await this.resultWait.mapRead(staging, wait, count);
+    await this.resultWait.mapRead(device, staging, wait, count, `a training step of ${count} images`);
     const mapped = staging.getMappedRange();
     const result: Record<string, Float32Array> = {};
     for (const c of placed) result[c.name] = new Float32Array(mapped.slice(c.start, c.start + c.bytes));
@@ -462,9 +459,7 @@ export class TrainStepRunner {
     encoder.resolveQuerySet(querySet, 0, 2 * dispatches.length, resolved, 0);
     encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * dispatches.length);
     device.queue.submit([encoder.finish()]);
-    await readback.mapAsync(GPUMapMode.READ);
-    const stamps = new BigUint64Array(readback.getMappedRange().slice(0));
-    readback.unmap();
+    const stamps = new BigUint64Array(await readMapped(device, readback, 'a profiled training step'));
     readback.destroy();
     resolved.destroy();
     querySet.destroy();

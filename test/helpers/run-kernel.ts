@@ -1,5 +1,6 @@
 import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
 import { createPipelines } from '../../runtime/gpu/pipelines.ts';
+import { readMapped } from '../../runtime/gpu/result-wait.ts';
 import { testGpu } from './gpu.ts';
 
 /**
@@ -24,8 +25,9 @@ export async function runKernelReadAll(
   batch: number,
   workgroups: readonly [number, number, number],
 ): Promise<Float32Array[]> {
-  const { device } = await testGpu();
-  const pipeline = (await createPipelines(device, ['kernel'], new Map([['kernel', wgsl]]), 'test')).get(
+  const gpu = await testGpu();
+  const { device } = gpu;
+  const pipeline = (await createPipelines(gpu, ['kernel'], new Map([['kernel', wgsl]]), 'test')).get(
     'kernel',
   )!;
   device.pushErrorScope('validation');
@@ -62,10 +64,8 @@ export async function runKernelReadAll(
   if (error) throw new Error(error.message);
   const results = await Promise.all(
     readbacks.map(async (readback, i) => {
-      await readback.mapAsync(GPUMapMode.READ);
-      const result = new Float32Array(readback.getMappedRange().slice(0, data[i]!.byteLength));
-      readback.unmap();
-      return result;
+      const bytes = await readMapped(device, readback, 'a test kernel');
+      return new Float32Array(bytes.slice(0, data[i]!.byteLength));
     }),
   );
   for (const buffer of [...buffers, uniform, ...readbacks]) buffer.destroy();

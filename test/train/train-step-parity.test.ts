@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { planTrainingKernels } from '../../compiler/codegen/train-plan.ts';
-import { toTrainStepProgram } from '../../compiler/codegen/train-program.ts';
 import { interpretGraph } from '../../compiler/ir/interpret.ts';
 import { buildTrainingGraph, trainingOutput } from '../../compiler/passes/training-graph.ts';
+import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
 import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
+import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { relativeError } from '../helpers/relative-error.ts';
@@ -32,22 +32,20 @@ const torch32Errors = new Map(
 
 const forward = lowerTestExperiment('tiny/w8_64x64.yaml');
 const graph = buildTrainingGraph(forward, { useTargetWeight: true });
-const plan = planTrainingKernels(graph);
 const weights = testWeights(forward, 21);
 const batch = testTrainBatch(2, 16, [64, 64], [16, 16], 22);
+// The step as a user runs it: the generated backward.ts and kernels/*.wgsl of a compiled folder.
+const compiled = await compileTestExperiment('tiny/w8_64x64.yaml');
+const trainStep = await loadTrainStep(compiled);
+const { kernels } = await loadCompiledProgram(compiled);
 
 async function gpuStep() {
-  const runner = await TrainStepRunner.create(
-    await testGpu(),
-    toTrainStepProgram(plan, 'w8_64x64'),
-    new Map(plan.kernels.map((k) => [k.name, k.wgsl])),
-    {
-      kind: 'adam',
-      momentum: 0.9,
-      weightDecay: 0,
-      nesterov: false,
-    },
-  );
+  const runner = await TrainStepRunner.create(await testGpu(), trainStep, kernels, {
+    kind: 'adam',
+    momentum: 0.9,
+    weightDecay: 0,
+    nesterov: false,
+  });
   runner.setState(weights);
   const result = await runner.step({ count: 2, ...batch }, 0.002, {
     heatmaps: true,
