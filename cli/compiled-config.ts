@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { UserError } from '../common/user-error.ts';
+import { compileTimeOverrideErrors } from '../compiler/config/compile-time-keys.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
 import type { RuntimeConfig } from '../runtime/experiment-settings.ts';
 import type { Manifest } from '../runtime/program.ts';
@@ -8,7 +9,8 @@ import { printDiagnostics } from './diagnostics-output.ts';
 /**
  * The config a compiled program was made from (OUT/<exp>/config.yaml) with the command line's
  * `KEY VALUE` overrides, checked by the front end like any experiment file. Overrides may change how
- * the program is run (data, test, training settings), not the network it was compiled for.
+ * the program is run (data, test, training settings), not what was compiled into it: an override of a
+ * compile-time key (compiler/config/compile-time-keys.ts) to another value is a located error.
  */
 export function compiledConfig(
   directory: string,
@@ -21,12 +23,12 @@ export function compiledConfig(
     printDiagnostics(result.diagnostics);
     throw new UserError(`the config in ${path} with these overrides is not valid`);
   }
-  const config = result.experiment.config as unknown as RuntimeConfig;
-  const compiledModel = JSON.stringify((manifest.config as RuntimeConfig | undefined)?.MODEL);
-  if (compiledModel !== undefined && JSON.stringify(config.MODEL) !== compiledModel) {
+  const compileTime = compileTimeOverrideErrors(overrides, result.experiment.tree, manifest.config);
+  if (compileTime.length > 0) {
+    printDiagnostics(compileTime);
     throw new UserError(
-      'overrides of MODEL.* change the network; recompile the experiment with them instead (npx hrnetc EXP.yaml KEY VALUE …)',
+      `the program in ${directory} was compiled with other values of these keys; recompile the experiment (npx hrnetc EXP.yaml KEY VALUE …)`,
     );
   }
-  return config;
+  return result.experiment.config as unknown as RuntimeConfig;
 }

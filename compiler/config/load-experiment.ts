@@ -3,7 +3,7 @@ import { type Diagnostic, hasErrors } from '../diagnostics/diagnostic.ts';
 import type { SourceText } from '../diagnostics/source-text.ts';
 import { officialDefaults } from './defaults.ts';
 import { type ExperimentConfig, toExperimentConfig } from './experiment-config.ts';
-import { knownModelNames, modelExtraDefaults } from './model-extras.ts';
+import { knownModelNames, missingExtraKeys, modelExtraDefaults } from './model-extras.ts';
 import { applyDirectories, type DirectoryOptions } from './official-paths.ts';
 import { applyOverrides, type Override, parseOverrideList } from './overrides.ts';
 import { type CfgNode, lookup } from './python-value.ts';
@@ -57,14 +57,19 @@ export function loadExperimentSource(
 
   const defaults = withModelExtras(officialDefaults(), chooseModelName(parsed.root, overrides));
   let tree = mergeInto(defaults, parsed.root, [], diagnostics);
-  tree = applyOverrides(tree, overrides, diagnostics);
+  tree = applyOverrides(tree, overrides, diagnostics, parsed.root);
   if (!options.resolved) tree = applyDirectories(tree, options);
 
+  // As in the official update_config, MODEL.EXTRA is the file's: a key the model reads must be there.
+  const finalName = lookup(tree, ['MODEL', 'NAME']);
+  const missing = finalName?.type === 'str' ? missingExtraKeys(parsed.root, finalName.value, source) : [];
+  diagnostics.push(...missing);
   // Values rejected by the merge kept their defaults, so the later checks still see a typed tree and
-  // one run reports every problem.
+  // one run reports every problem; a missing EXTRA key holds a default, which the semantic checks
+  // must not judge.
   const schemaProblems = checkSchema(tree);
   diagnostics.push(...schemaProblems);
-  if (hasErrors(schemaProblems)) return { ok: false, diagnostics };
+  if (hasErrors(schemaProblems) || hasErrors(missing)) return { ok: false, diagnostics };
   const config = toExperimentConfig(tree);
   const locate = (...paths: ConfigPath[]) => {
     const asStrings = paths.map((p) => p.map(String));

@@ -49,17 +49,20 @@ export function parseOverrideList(args: readonly string[]): {
 
 /**
  * yacs's `merge_from_list`: every key must already exist (even under MODEL.EXTRA), values are decoded
- * as Python literals and must fit the existing value's type.
+ * as Python literals and must fit the existing value's type. `written` is the experiment file as
+ * parsed: under MODEL.EXTRA (an open node), only the keys the file sets exist, since the official
+ * update_config does not merge the EXTRA defaults that fill the rest of `root`.
  */
 export function applyOverrides(
   root: CfgNode,
   overrides: readonly Override[],
   diagnostics: Diagnostic[],
+  written?: CfgNode,
 ): CfgNode {
   let result = root;
   for (const override of overrides) {
     const path = override.key.split('.');
-    const updated = setAt(result, path, 0, override, diagnostics);
+    const updated = setAt(result, written, path, 0, override, diagnostics);
     if (updated) result = updated;
   }
   return result;
@@ -67,6 +70,7 @@ export function applyOverrides(
 
 function setAt(
   node: CfgNode,
+  written: PyValue | undefined,
   path: string[],
   depth: number,
   override: Override,
@@ -75,18 +79,34 @@ function setAt(
   const key = path[depth]!;
   const entry = node.entries.get(key);
   const keySpan = subSpan(override.keySpan, path, depth);
+  const fullKey = path.slice(0, depth + 1).join('.');
+  const writtenNode = written?.type === 'node' ? written : undefined;
+  if (entry && node.newAllowed && writtenNode && !writtenNode.entries.has(key)) {
+    // A default the official config does not have: the key does not exist for merge_from_list.
+    diagnostics.push(
+      error('E201', `unknown config key ${fullKey}`, keySpan, [
+        `the experiment file does not set ${fullKey}, and MODEL.EXTRA has no defaults: an override can only replace a key the file sets (yacs merge_from_list)`,
+      ]),
+    );
+    return undefined;
+  }
   if (!entry) {
-    diagnostics.push(unknownKeyDiagnostic(path.slice(0, depth + 1).join('.'), key, node, keySpan));
+    diagnostics.push(unknownKeyDiagnostic(fullKey, key, node, keySpan));
     return undefined;
   }
   if (depth < path.length - 1) {
     if (entry.value.type !== 'node') {
-      diagnostics.push(
-        error('E201', `${path.slice(0, depth + 1).join('.')} is a value, not a group of keys`, keySpan),
-      );
+      diagnostics.push(error('E201', `${fullKey} is a value, not a group of keys`, keySpan));
       return undefined;
     }
-    const child = setAt(entry.value, path, depth + 1, override, diagnostics);
+    const child = setAt(
+      entry.value,
+      writtenNode ? (writtenNode.entries.get(key)?.value ?? emptyNode) : undefined,
+      path,
+      depth + 1,
+      override,
+      diagnostics,
+    );
     return child ? withEntry(node, key, { ...entry, value: child }) : undefined;
   }
   const { value, literalProblem } = decodeValue(override.value);
@@ -97,6 +117,9 @@ function setAt(
   }
   return withEntry(node, key, { value: coerced.value, keySpan: override.keySpan });
 }
+
+/** What the file wrote under a key it does not set: nothing. */
+const emptyNode: CfgNode = { type: 'node', entries: new Map(), newAllowed: false };
 
 function withEntry(node: CfgNode, key: string, entry: CfgEntry): CfgNode {
   const entries = new Map(node.entries);

@@ -20,6 +20,7 @@ export const diagnosticCodes = {
   E202: 'type mismatch',
   E203: 'bad override list',
   E204: 'bad Python literal',
+  E205: 'compile-time key changed after compiling',
   E301: 'value out of range',
   E302: 'value not allowed',
   E303: 'wrong type',

@@ -70,7 +70,7 @@ describe('resolved values follow the official semantics', () => {
     expect(config.TRAIN.RESUME).toBe(false);
     expect(config.MODEL.TAG_PER_JOINT).toBe(true);
     if (config.MODEL.NAME !== 'pose_hrnet') throw new Error('expected pose_hrnet');
-    // MODEL.EXTRA defaults for pose_hrnet fill what the file leaves out.
+    // The file sets every EXTRA key pose_hrnet reads; only STEM_INPLANES, which it ignores, is models.py's.
     expect(config.MODEL.EXTRA.STEM_INPLANES).toBe(64);
     expect(config.MODEL.EXTRA.STAGE4).toEqual({
       NUM_MODULES: 3,
