@@ -6,10 +6,10 @@ import { UserError } from '../../common/user-error.ts';
 import { cocoAnnotationFile, loadCocoGroundTruth } from '../../runtime/data/coco.ts';
 import { detectFormat, loadDataset } from '../../runtime/data/dataset.ts';
 import { loadMpiiGroundTruth } from '../../runtime/data/mpii.ts';
-import { readJson } from '../../runtime/data/read-json.ts';
 import { type CocoResult, cocoKeypointEval } from '../../runtime/eval/coco-eval.ts';
 import { cocoResults } from '../../runtime/eval/coco-results.ts';
-import { mpiiPckh } from '../../runtime/eval/mpii-pckh.ts';
+import { type MpiiGroundTruth, mpiiPckh } from '../../runtime/eval/mpii-pckh.ts';
+import { loadCocoResults, loadMpiiPredictions } from '../../runtime/eval/result-files.ts';
 import { datasetSettings, type RuntimeConfig, validateSettings } from '../../runtime/experiment-settings.ts';
 import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
@@ -19,7 +19,7 @@ import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compiledConfig } from '../compiled-config.ts';
 import { debugWriter } from '../debug-output.ts';
 import { adapterOption } from '../options.ts';
-import { progressBar } from '../progress.ts';
+import { kernelProgress, progressBar } from '../progress.ts';
 
 /** The official _print_name_value table (three decimals), or one JSON object (NaN → null). */
 function printMetrics(values: Record<string, number>, arch: string, json: boolean): void {
@@ -52,7 +52,20 @@ function mpiiGroundTruthPath(root: string, set: string): string {
   const mat = join(root, 'annot', `gt_${set}.mat`);
   if (existsSync(json)) return json;
   if (existsSync(mat)) return mat;
-  throw new UserError(`no MPII ground truth for '${set}': expected ${json} or ${mat}`);
+  throw new UserError(
+    `${join(root, 'annot')}: no MPII ground truth for '${set}': expected gt_${set}.json or gt_${set}.mat`,
+  );
+}
+
+/** The split's MPII ground truth, which must hold one entry per annotation of annot/<set>.json. */
+function mpiiGroundTruthFor(root: string, set: string, annotations: number): MpiiGroundTruth {
+  const path = mpiiGroundTruthPath(root, set);
+  const gt = loadMpiiGroundTruth(path);
+  if (gt.joints.length !== annotations)
+    throw new UserError(
+      `${path}: holds ${gt.joints.length} annotations but ${join(root, 'annot', `${set}.json`)} holds ${annotations}; they must be the same people in the same order`,
+    );
+  return gt;
 }
 
 export function registerEvaluationCommands(program: Command): void {
@@ -71,15 +84,14 @@ export function registerEvaluationCommands(program: Command): void {
       (flags: { dataset: 'coco' | 'mpii'; gt: string; results?: string; preds?: string; json?: boolean }) => {
         if (flags.dataset === 'coco') {
           if (!flags.results) throw new UserError('--dataset coco needs --results');
-          const results = readJson(flags.results, 'COCO results');
-          if (!Array.isArray(results)) throw new UserError(`${flags.results} must hold a list of results`);
-          printMetrics(evaluateCoco(flags.gt, results as CocoResult[]), 'results', Boolean(flags.json));
+          const gt = loadCocoGroundTruth(flags.gt);
+          const results = loadCocoResults(flags.results, gt, flags.gt);
+          printMetrics(cocoKeypointEval(gt, results), 'results', Boolean(flags.json));
         } else {
           if (!flags.preds) throw new UserError('--dataset mpii needs --preds');
-          const preds = (readJson(flags.preds, 'MPII predictions') as { preds?: unknown }).preds;
-          if (!Array.isArray(preds)) throw new UserError(`${flags.preds} must hold {"preds": [...]}`);
+          const gt = loadMpiiGroundTruth(flags.gt);
           printMetrics(
-            mpiiPckh(preds as [number, number][][], loadMpiiGroundTruth(flags.gt)),
+            mpiiPckh(loadMpiiPredictions(flags.preds, gt, flags.gt), gt),
             'preds',
             Boolean(flags.json),
           );
@@ -142,7 +154,10 @@ export function registerEvaluationCommands(program: Command): void {
             ? { detections: { file: c.TEST.COCO_BBOX_FILE, imageThreshold: c.TEST.IMAGE_THRE } }
             : {}),
         });
-        const gpu = await openGpu(flags.adapter);
+        // MPII's ground truth is read (and checked against the annotations) before the model runs.
+        const mpiiGt =
+          format === 'mpii' ? mpiiGroundTruthFor(root, c.DATASET.TEST_SET, samples.length) : undefined;
+        const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(
           gpu,
           { manifest, forward, kernels },
@@ -178,10 +193,7 @@ export function registerEvaluationCommands(program: Command): void {
           const predsPath = join(outDir, 'pred.json');
           writeFileAtomic(predsPath, JSON.stringify({ preds }));
           process.stderr.write(`hrnet: wrote ${preds.length} predictions to ${predsPath}\n`);
-          metrics = mpiiPckh(
-            preds as [number, number][][],
-            loadMpiiGroundTruth(mpiiGroundTruthPath(root, c.DATASET.TEST_SET)),
-          );
+          metrics = mpiiPckh(preds as [number, number][][], mpiiGt!);
         }
         printMetrics(metrics, c.MODEL.NAME, Boolean(flags.json));
       },

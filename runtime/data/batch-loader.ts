@@ -68,6 +68,9 @@ export class BatchLoader {
   >();
   private nextRequest = 0;
   private nextWorker = 0;
+  private closing = false;
+  /** Why a worker stopped, once one has: every item after that fails at once with it. */
+  private stopped: Error | undefined;
 
   constructor(private readonly options: LoaderOptions) {
     if (options.samples.length === 0) throw new UserError('the dataset has no samples');
@@ -80,12 +83,25 @@ export class BatchLoader {
         if ('error' in response) waiting.reject(new UserError(response.error));
         else waiting.resolve(response.item);
       });
-      worker.on('error', (e) => {
-        for (const waiting of this.pending.values()) waiting.reject(e);
-        this.pending.clear();
+      worker.on('error', (e) => this.fail(new UserError(`a data-loading worker failed: ${e.message}`)));
+      // A worker killed from outside, out of memory, or crashed in native code exits without an
+      // 'error' event; its items would wait forever.
+      worker.on('exit', (code) => {
+        if (!this.closing)
+          this.fail(
+            new UserError(
+              `a data-loading worker stopped unexpectedly (exit code ${code}); the epoch cannot finish (out of memory? set WORKERS 0 to load on the main thread)`,
+            ),
+          );
       });
       this.workers.push(worker);
     }
+  }
+
+  private fail(error: Error): void {
+    this.stopped ??= error;
+    for (const waiting of this.pending.values()) waiting.reject(this.stopped);
+    this.pending.clear();
   }
 
   batchesPerEpoch(): number {
@@ -104,6 +120,7 @@ export class BatchLoader {
         prepareItem(readImage(sample.image), sample, augmentation, itemSettings),
       );
     }
+    if (this.stopped) return Promise.reject(this.stopped);
     const id = this.nextRequest++;
     const worker = this.workers[this.nextWorker++ % this.workers.length]!;
     return new Promise((resolve, reject) => {
@@ -140,7 +157,10 @@ export class BatchLoader {
     let next = startBatch;
     const fill = () => {
       while (queue.length < ahead && next < total) {
-        queue.push(this.assemble(order.slice(next * size, (next + 1) * size), epoch));
+        const batch = this.assemble(order.slice(next * size, (next + 1) * size), epoch);
+        // A batch that fails while an earlier one is awaited is reported when its turn comes.
+        batch.catch(() => {});
+        queue.push(batch);
         next++;
       }
     };
@@ -153,6 +173,7 @@ export class BatchLoader {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }

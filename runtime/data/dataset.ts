@@ -32,23 +32,56 @@ export interface LoadedDataset {
   readonly joints: JointSet;
 }
 
-/** The official dataset classes' db: the samples of one split. */
+/** The annotation file a split's samples come from. */
+export function annotationFile(format: DatasetFormat, root: string, imageSet: string): string {
+  return format === 'mpii' ? join(root, 'annot', `${imageSet}.json`) : cocoAnnotationFile(root, imageSet);
+}
+
+/**
+ * Every image the samples name must exist: one missing is reported here, naming the image and the
+ * annotation file, before any worker or GPU starts (each distinct image is checked once).
+ */
+function checkImagesExist(samples: readonly Sample[], format: DatasetFormat, file: string): void {
+  const checked = new Set<string>();
+  samples.forEach((sample, i) => {
+    if (checked.has(sample.image)) return;
+    checked.add(sample.image);
+    if (existsSync(sample.image)) return;
+    const entry = format === 'mpii' ? `[${i}].image` : `image id ${sample.imageId}`;
+    throw new UserError(`${file}: ${entry}: the image ${sample.image} does not exist`);
+  });
+}
+
+/**
+ * The official dataset classes' db: the samples of one split. A split with no usable sample, or a
+ * sample whose image file does not exist, is a UserError naming the annotation file.
+ */
 export function loadDataset(request: DatasetRequest): LoadedDataset {
   const { format, root, imageSet, aspectRatio } = request;
-  if (format === 'mpii') return { samples: loadMpiiSamples(root, imageSet), joints: mpiiJoints };
-  if (!existsSync(cocoAnnotationFile(root, imageSet))) {
+  const file = annotationFile(format, root, imageSet);
+  if (!existsSync(file)) {
     throw new UserError(
-      `${cocoAnnotationFile(root, imageSet)} does not exist (the COCO split '${imageSet}')`,
+      format === 'mpii'
+        ? `${file} does not exist (the MPII split '${imageSet}')`
+        : `${file} does not exist (the COCO split '${imageSet}')`,
     );
   }
-  const samples = request.detections
-    ? loadCocoDetections(
-        request.detections.file,
-        root,
-        imageSet,
-        aspectRatio,
-        request.detections.imageThreshold,
-      )
-    : loadCocoSamples(root, imageSet, aspectRatio);
-  return { samples, joints: cocoJoints };
+  const samples =
+    format === 'mpii'
+      ? loadMpiiSamples(root, imageSet)
+      : request.detections
+        ? loadCocoDetections(
+            request.detections.file,
+            root,
+            imageSet,
+            aspectRatio,
+            request.detections.imageThreshold,
+          )
+        : loadCocoSamples(root, imageSet, aspectRatio);
+  if (samples.length === 0)
+    throw new UserError(
+      `${file}: no usable person (COCO keeps non-crowd person annotations with keypoints and a positive area)`,
+    );
+  checkImagesExist(samples, format, file);
+  return { samples, joints: format === 'mpii' ? mpiiJoints : cocoJoints };
 }

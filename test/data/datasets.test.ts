@@ -1,7 +1,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
+import { UserError } from '../../common/user-error.ts';
 import { BatchLoader, epochOrder } from '../../runtime/data/batch-loader.ts';
 import { cocoAnnotationFile, loadCocoGroundTruth, loadCocoSamples } from '../../runtime/data/coco.ts';
 import { detectFormat, loadDataset } from '../../runtime/data/dataset.ts';
@@ -142,6 +144,9 @@ describe('official loaders', () => {
     expect(samples[0]!.scale[1]).toBeCloseTo((29 / 0.75 / 200) * 1.25, 5);
     expect(samples[0]!.visibility.slice(0, 4)).toEqual([0, 1, 1, 0]);
     expect(samples[0]!.image).toBe(join(root, 'images', 'x', 'seven.jpg'));
+    // Loading a split checks that its images exist (contents are read later, per item).
+    mkdirSync(join(root, 'images', 'x'), { recursive: true });
+    writeFileSync(join(root, 'images', 'x', 'seven.jpg'), '');
     expect(loadDataset({ format: 'coco', root, imageSet: 'x', aspectRatio: 0.75 }).samples).toHaveLength(1);
   });
 });
@@ -201,5 +206,26 @@ describe('batch loader', () => {
     });
     expect(inline[0]!.input.length).toBe(5 * 3 * 64 * 64);
     expect(Math.max(...inline[0]!.target)).toBe(1);
+  });
+
+  it('fails the epoch with a clear message when a worker exits without an error event', async () => {
+    const loader = new BatchLoader({
+      samples,
+      batchSize: 5,
+      shuffle: false,
+      augment: false,
+      seed: 9,
+      itemSettings,
+      workers: 1,
+    });
+    // What a kill from outside looks like to the loader: an 'exit', no 'error'.
+    const [worker] = (loader as unknown as { workers: Worker[] }).workers;
+    const epoch = loader.epoch(0);
+    const first = epoch.next();
+    await worker!.terminate();
+    await expect(first).rejects.toThrow(/a data-loading worker stopped unexpectedly \(exit code \d+\)/);
+    // Later batches fail at once rather than wait for a worker that is gone.
+    await expect(loader.epoch(1).next()).rejects.toBeInstanceOf(UserError);
+    await loader.close();
   });
 });
