@@ -52,7 +52,7 @@ export async function withinDeadline<T>(
       () =>
         reject(
           new GpuTimeoutError(
-            `the GPU did not finish ${what} within ${Math.round(timeoutMs / 1000)} s (set HRNETC_GPU_TIMEOUT=SECONDS to allow longer)`,
+            `the GPU did not finish ${what} within ${timeoutMs >= 1000 ? `${Math.round(timeoutMs / 1000)} s` : `${timeoutMs} ms`} (set HRNETC_GPU_TIMEOUT=SECONDS to allow longer)`,
           ),
         ),
       timeoutMs,

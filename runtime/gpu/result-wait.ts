@@ -23,11 +23,17 @@ export class ResultWait {
     what: string,
   ): Promise<void> {
     const submitted = performance.now();
-    const expected = this.shortestMs.get(sizeKey) ?? 0;
-    if (wait === 'sleep' && expected > 4) await new Promise((resolve) => setTimeout(resolve, expected * 0.9));
+    const sleep = wait === 'sleep' ? this.sleepMs(sizeKey) : 0;
+    if (sleep > 0) await new Promise((resolve) => setTimeout(resolve, sleep));
     await withinDeadline(device, buffer.mapAsync(GPUMapMode.READ), what);
     const took = performance.now() - submitted;
     this.shortestMs.set(sizeKey, Math.min(took, this.shortestMs.get(sizeKey) ?? took));
+  }
+
+  /** How long a `sleep` wait for a submission of this size sleeps before it maps. */
+  sleepMs(sizeKey: number): number {
+    const shortest = this.shortestMs.get(sizeKey) ?? 0;
+    return shortest > 4 ? shortest * 0.9 : 0;
   }
 }
 

@@ -1,19 +1,29 @@
 import { UserError } from '../../common/user-error.ts';
 import type { ParameterInfo, WeightEntry, WeightLayout } from '../program.ts';
-import type { NamedTensor, TensorMap } from './safetensors.ts';
+import {
+  type NamedTensor,
+  requireFinite,
+  SafetensorsError,
+  type TensorMap,
+  tensorSource,
+} from './safetensors.ts';
 
 export class WeightMismatchError extends UserError {
   constructor(
     readonly missing: readonly string[],
     readonly wrongShape: readonly string[],
     readonly unexpected: readonly string[],
+    /** The weight file, when known: the message then starts with it. */
+    readonly file?: string,
   ) {
     const parts = [
       missing.length ? `missing ${missing.length}: ${preview(missing)}` : '',
       wrongShape.length ? `wrong shape ${wrongShape.length}: ${preview(wrongShape)}` : '',
       unexpected.length ? `unexpected ${unexpected.length}: ${preview(unexpected)}` : '',
     ].filter(Boolean);
-    super(`weights do not match the model (${parts.join('; ')})`);
+    super(
+      `${file ? `${file}: ` : ''}weights do not match the model (${parts.join('; ')})${hint(missing, wrongShape, unexpected)}`,
+    );
   }
 }
 
@@ -21,14 +31,40 @@ function preview(names: readonly string[]): string {
   return names.length > 6 ? `${names.slice(0, 6).join(', ')}, …` : names.join(', ');
 }
 
+/** A likely cause, for two common mistakes. */
+function hint(
+  missing: readonly string[],
+  wrongShape: readonly string[],
+  unexpected: readonly string[],
+): string {
+  const wanted = new Set(missing);
+  if (
+    missing.length &&
+    unexpected.length &&
+    unexpected.every((k) => k.startsWith('module.') && wanted.has(k.slice(7)))
+  )
+    return "; every name starts with 'module.' (a DataParallel state_dict): remove that prefix";
+  if (wrongShape.length && !missing.length && !unexpected.length)
+    return '; weights of another experiment (another width or number of joints)?';
+  return '';
+}
+
 /** PyTorch state_dict entries that the IR deliberately does not model. */
 export const ignoredKeySuffixes = ['.num_batches_tracked'];
 
 /**
  * Checks a weight file against the parameters the program needs, by official name: every missing,
- * wrong-shaped and unexpected key is reported (unexpected ones only when `strict`).
+ * wrong-shaped and unexpected key is reported (unexpected ones only when `strict`). Then the values:
+ * a parameter holding NaN or ±infinity, or a negative running variance, is refused by name (either
+ * would make outputs NaN). `file` (by default the path readSafetensors read `tensors` from) starts
+ * every message.
  */
-export function checkWeights(parameters: readonly ParameterInfo[], tensors: TensorMap, strict = true): void {
+export function checkWeights(
+  parameters: readonly ParameterInfo[],
+  tensors: TensorMap,
+  strict = true,
+  file: string | undefined = tensorSource(tensors),
+): void {
   const expected = new Map(parameters.map((p) => [p.name, p.shape]));
   const missing = parameters.filter((p) => !tensors.has(p.name)).map((p) => p.name);
   const wrongShape = parameters
@@ -38,7 +74,20 @@ export function checkWeights(parameters: readonly ParameterInfo[], tensors: Tens
     ? [...tensors.keys()].filter((k) => !expected.has(k) && !ignoredKeySuffixes.some((s) => k.endsWith(s)))
     : [];
   if (missing.length || wrongShape.length || unexpected.length)
-    throw new WeightMismatchError(missing, wrongShape, unexpected);
+    throw new WeightMismatchError(missing, wrongShape, unexpected, file);
+  const what = file ?? 'weights';
+  for (const p of parameters) {
+    const tensor = tensors.get(p.name)!;
+    requireFinite(what, p.name, tensor);
+    if (p.role === 'running_var') {
+      const index = tensor.data.findIndex((v) => v < 0);
+      if (index >= 0) {
+        throw new SafetensorsError(
+          `${what}: tensor '${p.name}' holds a negative variance (${tensor.data[index]} at [${index}])`,
+        );
+      }
+    }
+  }
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

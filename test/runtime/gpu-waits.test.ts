@@ -1,0 +1,146 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { openGpu } from '../../runtime/gpu/adapter.ts';
+import { GpuDeviceLostError, GpuTimeoutError, withinDeadline } from '../../runtime/gpu/gpu-deadline.ts';
+import { createPipelines, kernelBindings } from '../../runtime/gpu/pipelines.ts';
+import { ResultWait } from '../../runtime/gpu/result-wait.ts';
+import { testGpu } from '../helpers/gpu.ts';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/** A kernel with the generated kernels' binding layout that writes its index into `out`. */
+function indexKernel(variant: number): string {
+  return `struct Params { batch: u32, pad0: u32, pad1: u32, pad2: u32, }
+@group(0) @binding(0) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read> x: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  if (gid.x >= params.batch) { return; }
+  out[gid.x] = x[gid.x] + f32(${variant});
+}
+`;
+}
+
+describe('GPU waits are bounded', () => {
+  it('a wait that never settles fails with a clear message at its deadline', async () => {
+    const { device } = await testGpu();
+    const never = new Promise<never>(() => {});
+    const failure = withinDeadline(device, never, 'the test submission', 50);
+    await expect(failure).rejects.toBeInstanceOf(GpuTimeoutError);
+    await expect(failure).rejects.toThrow(
+      'the GPU did not finish the test submission within 50 ms (set HRNETC_GPU_TIMEOUT=SECONDS to allow longer)',
+    );
+  });
+
+  it('a lost device ends every pending wait at once, with the reason', async () => {
+    const { device } = await openGpu('auto');
+    const pending = withinDeadline(device, new Promise<never>(() => {}), 'a map', 60_000);
+    device.destroy();
+    await expect(pending).rejects.toBeInstanceOf(GpuDeviceLostError);
+    await expect(pending).rejects.toThrow(/^the GPU device was lost \(destroyed/);
+  });
+
+  it('sleep waits use the shortest time seen: one slow first submission does not slow the rest', async () => {
+    const { device } = await testGpu();
+    const wait = new ResultWait();
+    const mapsAfter = (ms: number) =>
+      ({ mapAsync: () => new Promise((resolve) => setTimeout(resolve, ms)) }) as unknown as GPUBuffer;
+    await wait.mapRead(device, mapsAfter(400), 'map', 8, 'a slow first step');
+    expect(wait.sleepMs(8)).toBeGreaterThan(300);
+    await wait.mapRead(device, mapsAfter(20), 'map', 8, 'a normal step');
+    expect(wait.sleepMs(8)).toBeLessThan(100);
+    expect(wait.sleepMs(16)).toBe(0);
+  });
+});
+
+describe('kernel preparation', () => {
+  it('finds the group-0 bindings a kernel declares, and gives up on other groups', () => {
+    expect(kernelBindings(indexKernel(0))).toEqual([0, 1, 2]);
+    expect(kernelBindings('@group(1) @binding(0) var<uniform> p: vec4<f32>;')).toBeUndefined();
+  });
+
+  it('reports progress up to every kernel, uses helper devices, and the pipelines compute', async () => {
+    const gpu = await testGpu();
+    const names = Array.from({ length: 10 }, (_, i) => `index${i}`);
+    const kernels = new Map(names.map((name, i) => [name, indexKernel(i)]));
+    const reports: [string, number, number][] = [];
+    let helpers = 0;
+    const pipelines = await createPipelines(
+      {
+        device: gpu.device,
+        onKernelProgress: (what, done, total) => reports.push([what, done, total]),
+        requestHelperDevice: () => {
+          helpers++;
+          return gpu.requestHelperDevice!();
+        },
+      },
+      names,
+      kernels,
+      'test',
+    );
+    expect(gpu.requestHelperDevice).toBeDefined();
+    expect(helpers).toBeGreaterThan(0);
+    expect(reports[0]).toEqual(['test', 0, 10]);
+    expect(reports.at(-1)).toEqual(['test', 10, 10]);
+    const done = reports.map(([, d]) => d);
+    expect(done).toEqual(done.toSorted((a, b) => a - b));
+    // A kernel that was warmed on scratch buffers still computes on real ones.
+    const { device } = gpu;
+    const uniform = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    device.queue.writeBuffer(uniform, 0, new Uint32Array([4, 0, 0, 0]));
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC;
+    const out = device.createBuffer({ size: 16, usage });
+    const x = device.createBuffer({ size: 16, usage });
+    device.queue.writeBuffer(x, 0, new Float32Array([1, 2, 3, 4]));
+    const readback = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const pipeline = pipelines.get('index7')!;
+    const encoder = device.createCommandEncoder();
+    const pass = encoder.beginComputePass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(
+      0,
+      device.createBindGroup({
+        layout: pipeline.getBindGroupLayout(0),
+        entries: [uniform, out, x].map((buffer, binding) => ({ binding, resource: { buffer } })),
+      }),
+    );
+    pass.dispatchWorkgroups(1);
+    pass.end();
+    encoder.copyBufferToBuffer(out, 0, readback, 0, 16);
+    device.queue.submit([encoder.finish()]);
+    await withinDeadline(device, readback.mapAsync(GPUMapMode.READ), 'the test kernel');
+    expect([...new Float32Array(readback.getMappedRange())]).toEqual([8, 9, 10, 11]);
+  });
+});
+
+describe("Dawn's adapter warnings", () => {
+  // Through a shell pipe, as `hrnet … | tee log` runs: Node's own spawn gives a socket, which cannot
+  // be reopened, so the warnings stay there (see runtime/gpu/quiet-native-stderr.ts).
+  const openAndReport = (env: Record<string, string>) =>
+    spawnSync(
+      'sh',
+      [
+        '-c',
+        `"${process.execPath}" --import tsx -e "const { openGpu } = await import('./runtime/gpu/adapter.ts'); const g = await openGpu('auto'); process.stderr.write('opened ' + g.adapterDescription + '\\n');" 2>&1 | cat`,
+      ],
+      { cwd: root, encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 },
+    );
+
+  it('stay out of the output, and HRNETC_DEBUG=1 shows them', () => {
+    const quiet = openAndReport({});
+    expect(quiet.status).toBe(0);
+    expect(quiet.stdout).toMatch(/^opened /m);
+    expect(quiet.stdout).not.toMatch(/artificially reduced/);
+    const debug = openAndReport({ HRNETC_DEBUG: '1' });
+    expect(debug.status).toBe(0);
+    expect(debug.stdout).toMatch(/^opened /m);
+    expect(debug.stdout).toMatch(/maxDynamicStorageBuffersPerPipelineLayout artificially reduced/);
+  });
+});
