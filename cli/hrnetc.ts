@@ -52,7 +52,7 @@ addDirectoryOptions(
     dumpIrAfter = flags.dumpIrAfter === undefined ? undefined : new RegExp(flags.dumpIrAfter);
   } catch {
     process.stderr.write(
-      `error: --dump-ir-after: '${flags.dumpIrAfter}' is not a valid regular expression\n`,
+      `hrnetc: --dump-ir-after: '${flags.dumpIrAfter}' is not a valid regular expression\n`,
     );
     process.exitCode = exitCodes.usage;
     return;
@@ -102,7 +102,7 @@ function parseEmitKinds(list: string): Set<EmitKind> | undefined {
   const unknown = kinds.filter((k) => !(emitKinds as readonly string[]).includes(k));
   if (unknown.length > 0 || kinds.length === 0) {
     process.stderr.write(
-      `error: --emit takes ${emitKinds.join(',')}; unknown: ${unknown.join(', ') || '(empty)'}\n`,
+      `hrnetc: --emit takes ${emitKinds.join(',')}; unknown: ${unknown.join(', ') || '(empty)'}\n`,
     );
     process.exitCode = exitCodes.usage;
     return undefined;
@@ -114,7 +114,7 @@ function parseEmitKinds(list: string): Set<EmitKind> | undefined {
 function readInput(input: string, overrides: string[], flags: DirectoryFlags): CompileInput | undefined {
   if (extname(input) === '.ir') {
     if (overrides.length > 0) {
-      process.stderr.write('error: config overrides apply to experiment files, not to .ir graphs\n');
+      process.stderr.write('hrnetc: config overrides apply to experiment files, not to .ir graphs\n');
       process.exitCode = exitCodes.usage;
       return undefined;
     }

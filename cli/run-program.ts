@@ -23,12 +23,14 @@ export async function runProgram(program: Command, argv: readonly string[]): Pro
       process.exit(helpOrVersion ? exitCodes.ok : exitCodes.usage);
     }
     if (e instanceof UserError && !process.env.HRNETC_DEBUG) {
-      process.stderr.write(`error: ${e.message}\n`);
+      process.stderr.write(`${program.name()}: ${e.message}\n`);
       process.exit(exitCodes.diagnostics);
     }
     if (process.env.HRNETC_DEBUG) throw e;
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(`error: ${message}\n(internal error; rerun with HRNETC_DEBUG=1 for details)\n`);
+    process.stderr.write(
+      `${program.name()}: ${message}\n(internal error; rerun with HRNETC_DEBUG=1 for details)\n`,
+    );
     process.exit(70);
   }
 }

@@ -12,7 +12,7 @@ const modelNote = '  = note: MODEL is compiled into the network: model.ir, its k
 describe('hrnet refuses overrides of keys compiled into the program', async () => {
   const compiled = await compileTestExperiment('tiny/w8_64x64.yaml');
   const scratch = mkdtempSync(join(root, '.test-output', 'compile-only-'));
-  const refused = `error: the program in ${compiled} was compiled with other values of these keys; recompile the experiment (npx hrnetc EXP.yaml KEY VALUE …)`;
+  const refused = `hrnet: the program in ${compiled} was compiled with other values of these keys; recompile the experiment (npx hrnetc EXP.yaml KEY VALUE …)`;
 
   it('lists MODEL and LOSS.USE_TARGET_WEIGHT as the compile-time keys', () => {
     expect(compileTimeKeys.map((k) => k.key)).toEqual(['MODEL', 'LOSS.USE_TARGET_WEIGHT']);
@@ -113,7 +113,7 @@ describe('hrnet refuses overrides of keys compiled into the program', async () =
     ]);
     expect(result.status).toBe(1);
     expect(result.stderr).toBe(
-      `error: ${data} holds neither annot/ (MPII) nor annotations/ (COCO); generate data with: npx hrnet synth --format mpii -n 200 -o ${data}\n`,
+      `hrnet: ${data} holds neither annot/ (MPII) nor annotations/ (COCO); generate data with: npx hrnet synth --format mpii -n 200 -o ${data}\n`,
     );
   });
 
@@ -138,7 +138,7 @@ describe('hrnet refuses overrides of keys compiled into the program', async () =
         `${gutter} |          ^`,
         '',
         '1 error',
-        `error: the program in ${edited} was compiled with other values of these keys; recompile the experiment (npx hrnetc EXP.yaml KEY VALUE …)`,
+        `hrnet: the program in ${edited} was compiled with other values of these keys; recompile the experiment (npx hrnetc EXP.yaml KEY VALUE …)`,
         '',
       ].join('\n'),
     );
