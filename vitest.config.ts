@@ -6,7 +6,9 @@ export default defineConfig({
     pool: 'forks',
     // Two cores: GPU test files share them with lavapipe's worker threads.
     maxWorkers: 2,
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    // A guard against hangs, not a speed target: with an empty shader cache (as in CI) a GPU test first
+    // compiles its kernels, a second or so each on lavapipe, while another test file competes for the cores.
+    testTimeout: 900_000,
+    hookTimeout: 900_000,
   },
 });
