@@ -27,7 +27,7 @@ interface CliResult {
 }
 
 /** Runs `hrnet` from the repository root, as a user would. */
-function hrnet(args: readonly string[], timeoutMs = 90_000): Promise<CliResult> {
+function hrnet(args: readonly string[], timeoutMs = 600_000): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [`${root}bin/hrnet.js`, ...args], {
       cwd: root,

@@ -69,7 +69,7 @@ function run(bin: 'hrnet' | 'hrnetc', args: readonly string[]): Promise<CliResul
     execFile(
       process.execPath,
       [`${root}bin/${bin}.js`, ...args],
-      { cwd: root, timeout: 120_000, env: { ...process.env, FORCE_COLOR: '0', HRNETC_DEBUG: '' } },
+      { cwd: root, timeout: 600_000, env: { ...process.env, FORCE_COLOR: '0', HRNETC_DEBUG: '' } },
       (error, stdout, stderr) => {
         const status = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ status, stdout, stderr });

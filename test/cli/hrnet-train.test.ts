@@ -38,7 +38,7 @@ describe('hrnet train', async () => {
       ...['DEBUG.SAVE_HEATMAPS_GT', 'True', 'DEBUG.SAVE_HEATMAPS_PRED', 'True'],
     ];
     const result = runCli('hrnet', ['train', compiled, ...settings, ...debug, 'OUTPUT_DIR', straight], {
-      timeoutMs: 300_000,
+      timeoutMs: 900_000,
     });
     expect(result.status, result.stderr).toBe(0);
     const dir = join(straight, 'mpii', 'pose_hrnet', 'w8_64x64');
@@ -123,7 +123,7 @@ describe('hrnet train', async () => {
         'OUTPUT_DIR',
         out,
       ],
-      { timeoutMs: 300_000 },
+      { timeoutMs: 900_000 },
     );
     expect(first.status, first.stderr).toBe(0);
     const checkpoint = join(out, 'mpii', 'pose_hrnet', 'w8_64x64', 'checkpoint.safetensors');
@@ -143,7 +143,7 @@ describe('hrnet train', async () => {
         'TRAIN.LR',
         '1e30',
       ],
-      { timeoutMs: 300_000 },
+      { timeoutMs: 900_000 },
     );
     expect(diverged.status).toBe(1);
     expect(diverged.stderr).toMatch(/the loss became (NaN|Infinity)/);

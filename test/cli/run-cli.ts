@@ -17,7 +17,7 @@ export function runCli(
   const result = spawnSync(process.execPath, [`${root}bin/${bin}.js`, ...args], {
     cwd: options.cwd ?? root,
     encoding: 'utf8',
-    timeout: options.timeoutMs ?? 60_000,
+    timeout: options.timeoutMs ?? 600_000,
     env: { ...process.env, FORCE_COLOR: '0' },
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
