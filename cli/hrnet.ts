@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEvaluationCommands } from './commands/evaluation.ts';
 import { registerInferenceCommands } from './commands/inference.ts';
+import { registerInspectCommand } from './commands/inspect.ts';
 import { registerTrainingCommands } from './commands/training.ts';
 import { runProgram } from './run-program.ts';
 
@@ -13,5 +14,6 @@ registerInferenceCommands(program);
 registerDataCommands(program);
 registerEvaluationCommands(program);
 registerTrainingCommands(program);
+registerInspectCommand(program);
 
 await runProgram(program, process.argv);

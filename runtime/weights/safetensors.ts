@@ -24,6 +24,11 @@ export class SafetensorsError extends UserError {}
 /** The file each tensor map came from (set by readSafetensors), so later checks can name it. */
 const sources = new WeakMap<TensorMap, string>();
 
+/** Records the file `tensors` came from (for readers of other formats, like readWeights). */
+export function setTensorSource(tensors: TensorMap, path: string): void {
+  sources.set(tensors, path);
+}
+
 /** The path readSafetensors read `tensors` from, if it did. */
 export function tensorSource(tensors: TensorMap): string | undefined {
   return sources.get(tensors);
