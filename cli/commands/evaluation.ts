@@ -15,7 +15,7 @@ import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { predictDataset } from '../../runtime/validate.ts';
-import { readSafetensors } from '../../runtime/weights/safetensors.ts';
+import { readWeights } from '../../runtime/weights/read-weights.ts';
 import { compiledConfig } from '../compiled-config.ts';
 import { debugWriter } from '../debug-output.ts';
 import { adapterOption } from '../options.ts';
@@ -106,7 +106,7 @@ export function registerEvaluationCommands(program: Command): void {
     )
     .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
     .argument('[overrides...]', 'KEY VALUE pairs (runtime settings such as TEST.FLIP_TEST False)')
-    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors)')
+    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors or PyTorch .pth)')
     .option('--data <dir>', 'dataset folder (default: DATASET.ROOT)')
     .option(
       '-o, --output <dir>',
@@ -161,7 +161,7 @@ export function registerEvaluationCommands(program: Command): void {
         const runner = await ForwardRunner.forCompiled(
           gpu,
           { manifest, forward, kernels },
-          readSafetensors(flags.weights),
+          readWeights(flags.weights),
         );
         const outDir =
           flags.output ?? join(c.OUTPUT_DIR, c.DATASET.DATASET, c.MODEL.NAME, manifest.experiment, 'results');

@@ -1,17 +1,26 @@
-import { basename, extname, join } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { checkOutputDirectory, checkOutputFile, writeFileAtomic } from '../../common/atomic-write.ts';
 import { UserError } from '../../common/user-error.ts';
+import { predictionPicture } from '../../runtime/chart/prediction-picture.ts';
 import { predictSettings, runtimeConfig } from '../../runtime/experiment-settings.ts';
 import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
-import { copyImage, drawSkeleton } from '../../runtime/image/draw.ts';
-import { encodePng, readImage } from '../../runtime/image/image.ts';
+import { readImage } from '../../runtime/image/image.ts';
 import { cropFor, type PersonBox, predictCrops } from '../../runtime/predict.ts';
 import { loadCompiledProgram, loadManifest } from '../../runtime/program-loader.ts';
+import { DeviceGuard } from '../../runtime/train/device-guard.ts';
 import { officialInitialWeights } from '../../runtime/weights/init-weights.ts';
-import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
+import { checkWeights } from '../../runtime/weights/pack-weights.ts';
+import { readWeights } from '../../runtime/weights/read-weights.ts';
+import {
+  type NamedTensor,
+  readSafetensors,
+  requireFinite,
+  writeSafetensors,
+} from '../../runtime/weights/safetensors.ts';
 import { adapterOption, parseBox, parseScore, parseSeed } from '../options.ts';
+import { kernelProgress } from '../progress.ts';
 
 export function registerInferenceCommands(program: Command): void {
   program
@@ -20,7 +29,7 @@ export function registerInferenceCommands(program: Command): void {
       'run the network on a batch: X.safetensors holds `input` (N,3,H,W); writes `output` (N,J,h,w)',
     )
     .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
-    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors)')
+    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors or PyTorch .pth)')
     .requiredOption('--input <file>', 'safetensors file with an `input` tensor')
     .requiredOption('-o, --output <file>', 'safetensors file to write the `output` tensor to')
     .addOption(adapterOption())
@@ -29,25 +38,19 @@ export function registerInferenceCommands(program: Command): void {
         compiled: string,
         flags: { weights: string; input: string; output: string; adapter: AdapterChoice },
       ) => {
+        checkForwardOutput(flags);
         const program = await loadCompiledProgram(compiled);
         const { forward } = program;
-        // The weights are checked (as the runner is made) before the input is read.
-        const gpu = await openGpu(flags.adapter);
-        const runner = await ForwardRunner.forCompiled(gpu, program, readSafetensors(flags.weights));
-        const inputs = readSafetensors(flags.input);
-        const input = inputs.get('input');
-        if (!input)
-          throw new UserError(
-            `${flags.input} has no tensor named 'input' (it has: ${[...inputs.keys()].slice(0, 5).join(', ') || 'none'}${inputs.size > 5 ? ', …' : ''})`,
-          );
-        const expected = forward.input.shape;
-        if (input.shape.length !== 4 || expected.some((d, i) => input.shape[i + 1] !== d)) {
-          throw new UserError(
-            `input is ${input.shape.join('x')}; this program takes N x ${expected.join(' x ')}`,
-          );
-        }
+        // Both files are read and checked before the GPU is opened, so a bad one fails fast.
+        const weights = readWeights(flags.weights);
+        checkWeights(program.manifest.parameters, weights, true, flags.weights);
+        const input = readForwardInput(flags.input, forward.input.shape);
+        const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
+        const runner = await ForwardRunner.forCompiled(gpu, program, weights);
         const batch = input.shape[0]!;
-        const output = await runner.run(input.data, batch);
+        const output = await new DeviceGuard(gpu.device).run('the forward pass', () =>
+          runner.run(input.data, batch),
+        );
         writeSafetensors(flags.output, [
           ['output', { shape: [batch, ...forward.output.shape], data: output }],
         ]);
@@ -65,7 +68,7 @@ export function registerInferenceCommands(program: Command): void {
     )
     .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
     .argument('<images...>', 'JPEG or PNG files')
-    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors)')
+    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors or PyTorch .pth)')
     .option('--bbox <x,y,w,h>', 'the person box in every image (default: the whole image)', parseBox)
     .addOption(
       new Option('--threshold <score>', 'draw joints whose score is at least this')
@@ -86,14 +89,20 @@ export function registerInferenceCommands(program: Command): void {
           adapter: AdapterChoice;
         },
       ) => {
+        checkPredictOutputs(flags.output, images);
         const program = await loadCompiledProgram(compiled);
         const settings = predictSettings(runtimeConfig(program.manifest));
-        const weights = readSafetensors(flags.weights);
-        const decoded = images.map((path) => ({ path, image: readImage(path) }));
-        const gpu = await openGpu(flags.adapter);
+        const weights = readWeights(flags.weights);
+        checkWeights(program.manifest.parameters, weights, true, flags.weights);
+        // EXIF orientation is applied, as cv2.imread does in the official demo: joints and --bbox
+        // are in the image as viewers show it.
+        const decoded = images.map((path) => ({ path, image: readImage(path, { orientation: 'apply' }) }));
+        const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
         const crops = decoded.map(({ image }) => ({ image, ...cropFor(image, flags.bbox, settings) }));
-        const predictions = await predictCrops(runner, crops, settings);
+        const predictions = await new DeviceGuard(gpu.device).run('the forward pass', () =>
+          predictCrops(runner, crops, settings),
+        );
         runner.destroy();
         decoded.forEach(({ path, image }, i) => {
           const prediction = predictions[i]!;
@@ -114,14 +123,13 @@ export function registerInferenceCommands(program: Command): void {
             })),
           };
           writeFileAtomic(`${stem}.json`, `${JSON.stringify(result, null, 1)}\n`);
-          const picture = copyImage(image);
-          drawSkeleton(
-            picture,
-            prediction.joints.map((j) => ({ x: j.x, y: j.y, visible: j.score >= flags.threshold })),
-            settings.joints,
-          );
-          writeFileAtomic(`${stem}.png`, encodePng(picture));
-          process.stderr.write(`hrnet: ${path} → ${stem}.json, ${stem}.png\n`);
+          const picture = predictionPicture(image, prediction.joints, settings.joints, {
+            threshold: flags.threshold,
+            title: basename(path),
+          });
+          writeFileAtomic(`${stem}.png`, picture.png);
+          writeFileAtomic(`${stem}.svg`, picture.svg);
+          process.stderr.write(`hrnet: ${path} → ${stem}.json, ${stem}.png, ${stem}.svg\n`);
         });
       },
     );
@@ -133,6 +141,7 @@ export function registerInferenceCommands(program: Command): void {
     .requiredOption('-o, --output <file>', 'safetensors file to write')
     .addOption(new Option('--seed <n>', 'random seed').default('0').argParser((v) => parseSeed(v)))
     .action(async (compiled: string, flags: { output: string; seed: number }) => {
+      checkOutputFile(flags.output);
       const manifest = loadManifest(compiled);
       const weights = officialInitialWeights(manifest.parameters, Number(flags.seed));
       writeSafetensors(flags.output, weights, {
@@ -142,4 +151,57 @@ export function registerInferenceCommands(program: Command): void {
       });
       process.stderr.write(`hrnet: wrote ${weights.size} tensors to ${flags.output}\n`);
     });
+}
+
+/** The `input` tensor of a forward input file: N images of the program's shape, all finite. */
+function readForwardInput(path: string, perImage: readonly number[]): NamedTensor {
+  const inputs = readSafetensors(path);
+  const input = inputs.get('input');
+  if (!input) {
+    const names = [...inputs.keys()];
+    throw new UserError(
+      `${path}: has no tensor named 'input' (it has: ${names.slice(0, 5).join(', ') || 'none'}${names.length > 5 ? ', …' : ''})`,
+    );
+  }
+  if (input.shape.length !== 4 || perImage.some((d, i) => input.shape[i + 1] !== d)) {
+    throw new UserError(
+      `${path}: input is ${input.shape.join('x') || 'a scalar'}; this program takes N x ${perImage.join(' x ')}`,
+    );
+  }
+  if (input.shape[0] === 0) throw new UserError(`${path}: input holds no images (N is 0)`);
+  requireFinite(path, 'input', input);
+  return input;
+}
+
+/**
+ * Before any work: -o must be writable, and must not be one of the command's own inputs (the result
+ * would replace them).
+ */
+function checkForwardOutput(flags: { weights: string; input: string; output: string }): void {
+  for (const [flag, path] of [
+    ['--input', flags.input],
+    ['--weights', flags.weights],
+  ] as const) {
+    if (resolve(flags.output) === resolve(path))
+      throw new UserError(`-o ${flags.output} is also the ${flag} file; write the output elsewhere`);
+  }
+  checkOutputFile(flags.output);
+}
+
+/**
+ * Before any work: -o DIR must be a folder that can be written (or made), and no two images may write
+ * the same DIR/<name>.json and .png (the second would replace the first's results).
+ */
+function checkPredictOutputs(dir: string, images: readonly string[]): void {
+  checkOutputDirectory(dir);
+  const byStem = new Map<string, string>();
+  for (const image of images) {
+    const stem = basename(image, extname(image));
+    const other = byStem.get(stem);
+    if (other !== undefined && resolve(other) !== resolve(image))
+      throw new UserError(
+        `${other} and ${image} would both write ${join(dir, stem)}.json and .png; predict them into different -o folders`,
+      );
+    byStem.set(stem, image);
+  }
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { UserError } from '../../common/user-error.ts';
@@ -86,4 +86,37 @@ export function readCheckpoint(
     },
     tensors,
   };
+}
+
+/** The epoch a checkpoint file says it holds (from its metadata, without reading the tensors). */
+function checkpointEpoch(path: string): number | undefined {
+  let fd: number | undefined;
+  try {
+    fd = openSync(path, 'r');
+    const size = Buffer.alloc(8);
+    if (readSync(fd, size, 0, 8, 0) !== 8) return undefined;
+    const length = Number(size.readBigUInt64LE(0));
+    if (length > 100_000_000) return undefined;
+    const header = Buffer.alloc(length);
+    if (readSync(fd, header, 0, length, 8) !== length) return undefined;
+    const epoch = Number(
+      (JSON.parse(header.toString('utf8')) as { __metadata__?: Record<string, string> }).__metadata__?.epoch,
+    );
+    return Number.isInteger(epoch) ? epoch : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * For a message that stops training: where the last checkpoint is, and after which epoch (`; the last
+ * checkpoint is DIR/checkpoint.safetensors (epoch 2)`), or that none has been written yet.
+ */
+export function lastCheckpointNote(dir: string): string {
+  const path = join(dir, checkpointFiles.checkpoint);
+  if (!existsSync(path)) return '; no checkpoint has been written yet';
+  const epoch = checkpointEpoch(path);
+  return `; the last checkpoint is ${path}${epoch === undefined ? '' : ` (epoch ${epoch})`}`;
 }

@@ -1,39 +1,97 @@
-import { drawLine, fillCircle, type Rgb } from '../image/draw.ts';
-import type { RgbImage } from '../image/image.ts';
+import { basename, dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { type LineChart, lineChartSvg } from '../chart/line-chart.ts';
+import { svgToPng } from '../chart/render.ts';
 
-export interface Series {
-  readonly label: string;
-  readonly color: Rgb;
-  readonly values: readonly number[];
+/** The fields of a train-log.jsonl line that the curves show. */
+export interface CurvePoint {
+  readonly epoch: number;
+  readonly lr: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  readonly validAccuracy: number;
+  readonly perf: number;
+}
+
+export interface CurveOptions {
+  /** The chart's title; by default the experiment's name. */
+  readonly title?: string;
+  /** What `perf` is: "PCKh mean (%)" for MPII, "AP" for COCO. */
+  readonly metric?: string;
 }
 
 /**
- * A small line chart per panel (one panel per group of series sharing a scale), as a picture: enough to
- * see loss falling and accuracy rising epoch by epoch without a plotting library.
+ * The training curves, one point per epoch (the epoch numbers of train-log.jsonl): the training loss;
+ * the training and validation accuracy (PCK on heatmaps, 0 to 1); the dataset metric; the learning rate.
  */
-export function plotPanels(panels: readonly (readonly Series[])[], width = 480, panelHeight = 200): RgbImage {
-  const height = panelHeight * panels.length;
-  const image: RgbImage = { width, height, data: new Uint8Array(width * height * 3).fill(255) };
-  const margin = 24;
-  panels.forEach((series, p) => {
-    const top = p * panelHeight + margin / 2;
-    const bottom = (p + 1) * panelHeight - margin / 2;
-    const values = series.flatMap((s) => s.values).filter(Number.isFinite);
-    const count = Math.max(2, ...series.map((s) => s.values.length));
-    const low = Math.min(0, ...values);
-    const high = Math.max(low + 1e-9, ...values);
-    const x = (i: number) => margin + ((width - 2 * margin) * i) / (count - 1);
-    const y = (v: number) => bottom - ((bottom - top) * (v - low)) / (high - low);
-    drawLine(image, margin, bottom, width - margin, bottom, 1, [120, 120, 120]);
-    drawLine(image, margin, top, margin, bottom, 1, [120, 120, 120]);
-    for (const s of series) {
-      s.values.forEach((v, i) => {
-        if (!Number.isFinite(v)) return;
-        if (i > 0 && Number.isFinite(s.values[i - 1]!))
-          drawLine(image, x(i - 1), y(s.values[i - 1]!), x(i), y(v), 2, s.color);
-        fillCircle(image, x(i), y(v), 2.5, s.color);
-      });
-    }
-  });
-  return image;
+export function trainingCurvesChart(records: readonly CurvePoint[], options: CurveOptions = {}): LineChart {
+  const metric = options.metric ?? 'validation metric';
+  return {
+    title: options.title ?? 'training curves',
+    xTitle: 'epoch',
+    x: records.map((r) => r.epoch),
+    xIntegers: true,
+    panels: [
+      {
+        yTitle: 'loss',
+        series: [{ label: 'training loss', color: '#c83232', values: records.map((r) => r.loss) }],
+        yInclude: [0],
+      },
+      {
+        yTitle: 'accuracy',
+        series: [
+          { label: 'training accuracy', color: '#2f5ec8', values: records.map((r) => r.accuracy) },
+          { label: 'validation accuracy', color: '#2a9a3c', values: records.map((r) => r.validAccuracy) },
+        ],
+        yInclude: [0, 1],
+      },
+      {
+        yTitle: metric,
+        series: [{ label: `validation ${metric}`, color: '#8a3fb0', values: records.map((r) => r.perf) }],
+        yInclude: [0],
+      },
+      {
+        yTitle: 'learning rate',
+        series: [
+          { label: 'learning rate', color: '#666666', values: records.map((r) => r.lr), dashed: true },
+        ],
+        yInclude: [0],
+      },
+    ],
+  };
+}
+
+/**
+ * The defaults for a run's output folder, `OUTPUT_DIR/<dataset>/<model>/<experiment>` as the official
+ * create_logger names it: the experiment's name as the title and the dataset's metric.
+ */
+export function curveOptionsFor(outputDir: string): CurveOptions {
+  const experiment = basename(outputDir);
+  const model = basename(dirname(outputDir));
+  const dataset = basename(dirname(dirname(outputDir)));
+  const metric = dataset.startsWith('mpii') ? 'PCKh mean (%)' : dataset.startsWith('coco') ? 'AP' : undefined;
+  return {
+    title: experiment ? `${experiment} (${[dataset, model].filter(Boolean).join(', ')})` : 'training curves',
+    ...(metric ? { metric } : {}),
+  };
+}
+
+/** The chart as SVG text and as PNG bytes. */
+export function renderTrainingCurves(
+  records: readonly CurvePoint[],
+  options: CurveOptions = {},
+): { svg: string; png: Uint8Array } {
+  const svg = lineChartSvg(trainingCurvesChart(records, options));
+  return { svg, png: svgToPng(svg) };
+}
+
+/** Writes training-curves.svg and training-curves.png into `outputDir`, each atomically. */
+export function writeTrainingCurves(
+  outputDir: string,
+  records: readonly CurvePoint[],
+  options: CurveOptions = curveOptionsFor(outputDir),
+): void {
+  const { svg, png } = renderTrainingCurves(records, options);
+  writeFileAtomic(join(outputDir, 'training-curves.svg'), svg);
+  writeFileAtomic(join(outputDir, 'training-curves.png'), png);
 }

@@ -1,6 +1,6 @@
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../../common/atomic-write.ts';
+import { appendFileChecked, makeDirectory } from '../../common/atomic-write.ts';
 import { UserError } from '../../common/user-error.ts';
 import { type Batch, BatchLoader } from '../data/batch-loader.ts';
 import { cocoAnnotationFile, loadCocoGroundTruth } from '../data/coco.ts';
@@ -19,7 +19,6 @@ import {
 } from '../experiment-settings.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { ForwardRunner } from '../gpu/forward-runner.ts';
-import { encodePng } from '../image/image.ts';
 import type { Heatmaps } from '../pose/heatmaps.ts';
 import type { TrainStepProgram } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
@@ -29,12 +28,14 @@ import type { TensorMap } from '../weights/safetensors.ts';
 import {
   type CheckpointInfo,
   checkpointFiles,
+  lastCheckpointNote,
   readCheckpoint,
   writeCheckpoint,
   writeWeights,
 } from './checkpoint.ts';
+import { DeviceGuard } from './device-guard.ts';
 import { learningRate } from './learning-rate.ts';
-import { plotPanels } from './plot.ts';
+import { writeTrainingCurves } from './plot.ts';
 import { type OptimizerKind, TrainStepRunner } from './train-step-runner.ts';
 
 /** The official keys training reads. */
@@ -116,6 +117,61 @@ export interface TrainingRun {
 
 export class TrainingDivergedError extends UserError {}
 
+/** Bytes as people read them: 512 B, 256 KiB, 1.50 GiB. */
+function formatBytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let unit = 0;
+  let value = n;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 2 : 1).replace(/\.?0+$/, '')} ${units[unit]}`;
+}
+
+/**
+ * Checks, before any GPU memory is allocated, that a training batch of `count` images fits the device's
+ * limits: the step keeps every activation of the batch in one buffer (maxBufferSize) and binds each
+ * tensor for the whole batch (maxStorageBufferBindingSize). Training cannot split a batch (BatchNorm
+ * needs all of it), so a batch that does not fit is an error that names the buffer, its size, the limit
+ * and the largest batch that fits.
+ */
+export function checkTrainingBatchFits(
+  limits: Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize'>,
+  step: Pick<TrainStepProgram, 'arenaBytesPerImage' | 'tensors' | 'parameterBytes' | 'fixedBytes'>,
+  count: number,
+  gpus = 1,
+): void {
+  const { maxBufferSize, maxStorageBufferBindingSize } = limits;
+  if (step.parameterBytes > maxStorageBufferBindingSize || step.fixedBytes > maxBufferSize) {
+    throw new UserError(
+      `this GPU cannot hold the model: its parameters need ${formatBytes(step.parameterBytes)} in one binding (maxStorageBufferBindingSize ${formatBytes(maxStorageBufferBindingSize)}) and its fixed buffers ${formatBytes(step.fixedBytes)} (maxBufferSize ${formatBytes(maxBufferSize)})`,
+    );
+  }
+  const largest = step.tensors.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+  const fitsArena = Math.floor(maxBufferSize / Math.max(1, step.arenaBytesPerImage));
+  const fitsBinding = Math.floor(maxStorageBufferBindingSize / Math.max(1, largest.bytes));
+  const fits = Math.min(fitsArena, fitsBinding);
+  if (count <= fits) return;
+  const problems: string[] = [];
+  if (count > fitsArena)
+    problems.push(
+      `its activations need one buffer of ${formatBytes(step.arenaBytesPerImage * count)} (${formatBytes(step.arenaBytesPerImage)} per image), over this GPU's maxBufferSize of ${formatBytes(maxBufferSize)}`,
+    );
+  if (count > fitsBinding)
+    problems.push(
+      `the activation '${largest.label.replace(/^%\d+ /, '')}' needs ${formatBytes(largest.bytes * count)} in one binding (${formatBytes(largest.bytes)} per image), over this GPU's maxStorageBufferBindingSize of ${formatBytes(maxStorageBufferBindingSize)}`,
+    );
+  const perGpu = Math.floor(fits / gpus);
+  throw new UserError(
+    `a training batch of ${count} images is too large for this GPU: ${problems.join('; and ')}; ${
+      perGpu < 1
+        ? 'not even one image per GPU fits'
+        : `the largest that fits is ${fits}: set TRAIN.BATCH_SIZE_PER_GPU ${perGpu}${gpus > 1 ? ` (× ${gpus} GPUS)` : ''} or lower`
+    }`,
+  );
+}
+
 /**
  * The official train.py loop: per epoch the MultiStepLR rate, shuffled augmented batches, one
  * training step each (with the official training accuracy), then validation with the dataset's
@@ -124,7 +180,7 @@ export class TrainingDivergedError extends UserError {}
  */
 export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRecord[]> {
   const { config, compiled, trainStep, outputDir, events } = run;
-  mkdirSync(outputDir, { recursive: true });
+  makeDirectory(outputDir, 'the training output folder');
   const settings = datasetSettings(config);
   const format = config.DATASET.DATASET;
   const trainSet = loadDataset({
@@ -147,7 +203,17 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
     weightDecay: config.TRAIN.WD,
     nesterov: config.TRAIN.NESTEROV,
   };
-  const runner = await TrainStepRunner.create(gpu, trainStep, compiled.kernels, optimizer);
+  checkTrainingBatchFits(gpu.limits, trainStep, Math.min(batchSize, trainSet.samples.length), gpus);
+  // A lost device or a failed allocation stops training at once with one line (and never hangs it);
+  // checkpoints are written only from state read back whole, so the last one stays as it was.
+  const guard = new DeviceGuard(gpu.device, {
+    lost: () => lastCheckpointNote(outputDir),
+    outOfMemory: () =>
+      `; lower TRAIN.BATCH_SIZE_PER_GPU (now ${config.TRAIN.BATCH_SIZE_PER_GPU})${lastCheckpointNote(outputDir)}`,
+  });
+  const runner = await guard.run('the creation of the training pipelines', () =>
+    TrainStepRunner.create(gpu, trainStep, compiled.kernels, optimizer),
+  );
   runner.checkBatch(Math.min(batchSize, trainSet.samples.length));
 
   let beginEpoch = config.TRAIN.BEGIN_EPOCH;
@@ -177,12 +243,14 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
     augmentationSettings: settings.augmentation,
     workers: loaderWorkers(config),
   });
-  const validator = await ForwardRunner.create(
-    gpu,
-    compiled.forward,
-    compiled.kernels,
-    new Float32Array(compiled.manifest.weights.bytes / 4),
-    compiled.manifest.weights.entries,
+  const validator = await guard.run('the creation of the validation pipelines', () =>
+    ForwardRunner.create(
+      gpu,
+      compiled.forward,
+      compiled.kernels,
+      new Float32Array(compiled.manifest.weights.bytes / 4),
+      compiled.manifest.weights.entries,
+    ),
   );
   const records: EpochRecord[] = [];
   const logPath = join(outputDir, 'train-log.jsonl');
@@ -200,10 +268,12 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
       let batchIndex = 0;
       for await (const batch of loader.epoch(epoch)) {
         const count = batch.indices.length;
-        const result = await runner.step(
-          { count, input: batch.input, target: batch.target, targetWeight: batch.targetWeight },
-          lr,
-          { heatmaps: true },
+        const result = await guard.run(`training step ${batchIndex + 1} of epoch ${epoch + 1}`, () =>
+          runner.step(
+            { count, input: batch.input, target: batch.target, targetWeight: batch.targetWeight },
+            lr,
+            { heatmaps: true },
+          ),
         );
         if (!Number.isFinite(result.loss)) {
           throw new TrainingDivergedError(
@@ -226,16 +296,12 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
         });
       }
       const trainSeconds = (performance.now() - started) / 1000;
-      const state = await runner.readState();
+      const state = await guard.run(`reading the weights after epoch ${epoch + 1}`, () => runner.readState());
       validator.updateWeights(
         packWeights(compiled.manifest.weights.entries, compiled.manifest.weights.bytes, state),
       );
-      const { perf, validAccuracy } = await validate(
-        validator,
-        validSet.samples,
-        config,
-        run.dataRoot,
-        events,
+      const { perf, validAccuracy } = await guard.run(`the validation of epoch ${epoch + 1}`, () =>
+        validate(validator, validSet.samples, config, run.dataRoot, events),
       );
       const best = perf >= bestPerf;
       if (best) bestPerf = perf;
@@ -247,7 +313,10 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
         optimizer: optimizer.kind,
         model: config.MODEL.NAME,
       };
-      writeCheckpoint(outputDir, info, state, await runner.readOptimizerState());
+      const optimizerState = await guard.run(`reading the optimizer state after epoch ${epoch + 1}`, () =>
+        runner.readOptimizerState(),
+      );
+      writeCheckpoint(outputDir, info, state, optimizerState);
       if (best)
         writeWeights(join(outputDir, checkpointFiles.best), state, {
           epoch: String(epoch + 1),
@@ -265,11 +334,12 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
         best,
       };
       records.push(record);
-      appendFileSync(logPath, `${JSON.stringify(record)}\n`);
+      appendFileChecked(logPath, `${JSON.stringify(record)}\n`);
       writePlot(outputDir, logPath);
       events?.onEpochEnd?.(record);
     }
-    writeWeights(join(outputDir, checkpointFiles.final), await runner.readState());
+    const finalState = await guard.run('reading the final weights', () => runner.readState());
+    writeWeights(join(outputDir, checkpointFiles.final), finalState);
   } finally {
     await loader.close();
     validator.destroy();
@@ -329,16 +399,5 @@ function writePlot(outputDir: string, logPath: string): void {
     .trim()
     .split('\n')
     .map((line: string) => JSON.parse(line) as EpochRecord);
-  const image = plotPanels([
-    [{ label: 'loss', color: [200, 40, 40], values: records.map((r: EpochRecord) => r.loss) }],
-    [
-      { label: 'train accuracy', color: [40, 90, 200], values: records.map((r: EpochRecord) => r.accuracy) },
-      {
-        label: 'validation accuracy',
-        color: [40, 160, 60],
-        values: records.map((r: EpochRecord) => r.validAccuracy),
-      },
-    ],
-  ]);
-  writeFileAtomic(join(outputDir, 'training-curves.png'), encodePng(image));
+  writeTrainingCurves(outputDir, records);
 }
