@@ -75,7 +75,9 @@ describe('hrnet train', async () => {
       'OUTPUT_DIR',
       resumed,
     ];
-    const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore' });
+    // tsx runs train.ts in a child process of its own: the run is a process group, killed as one (a
+    // SIGKILL to tsx alone left the trainer running, and the output folder's lock now says so).
+    const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore', detached: true });
     await new Promise<void>((resolve, reject) => {
       const started = Date.now();
       const poll = setInterval(() => {
@@ -83,7 +85,7 @@ describe('hrnet train', async () => {
           clearInterval(poll);
           // Let epoch 2 get under way, then kill without warning.
           setTimeout(() => {
-            child.kill('SIGKILL');
+            process.kill(-child.pid!, 'SIGKILL');
             resolve();
           }, 1500);
         } else if (Date.now() - started > 240_000) {
