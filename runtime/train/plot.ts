@@ -48,7 +48,8 @@ export function trainingCurvesChart(records: readonly CurvePoint[], options: Cur
       {
         yTitle: metric,
         series: [{ label: `validation ${metric}`, color: '#8a3fb0', values: records.map((r) => r.perf) }],
-        yInclude: [0],
+        // The metric's whole scale, so an untrained model's 0 does not stretch to fill the panel.
+        yInclude: metric.endsWith('(%)') ? [0, 100] : metric === 'AP' ? [0, 1] : [0],
       },
       {
         yTitle: 'learning rate',
