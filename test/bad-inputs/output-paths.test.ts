@@ -49,7 +49,7 @@ interface Run {
 }
 
 /** `hrnet ARGS` as a user runs it, with extra environment variables (the test hooks). */
-function hrnet(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 120_000): Run {
+function hrnet(args: readonly string[], env: Record<string, string> = {}, timeoutMs = 600_000): Run {
   const result = spawnSync(process.execPath, [join(root, 'bin/hrnet.js'), ...args], {
     cwd: root,
     encoding: 'utf8',
@@ -284,7 +284,7 @@ describe('output paths that cannot be written (checked before any work)', () => 
       mkdirSync(dir);
       const kept = row.setup(dir);
       const before = kept.map(snapshot);
-      const run = hrnet(row.args(dir), {}, 60_000);
+      const run = hrnet(row.args(dir), {}, 900_000);
       expectOneLineError(run, row.message);
       expect(kept.map(snapshot)).toEqual(before);
       expect(leftovers(dir)).toEqual([]);
@@ -365,7 +365,7 @@ describe('the output lock', () => {
       expect(ended.status, mode).toBe(status);
       expect(existsSync(join(dir, lockFileName)), mode).toBe(false);
     }
-  }, 60_000);
+  }, 600_000);
 
   it('takes over a stale lock: its pid has ended, was reused by another process, or it is not a lock', () => {
     const dir = join(scratch, 'lock-stale');
@@ -424,12 +424,12 @@ describe('the output lock', () => {
     try {
       const started = Date.now();
       while (!firstErr.includes('took over')) {
-        if (Date.now() - started > 60_000 || first.exitCode !== null)
+        if (Date.now() - started > 600_000 || first.exitCode !== null)
           throw new Error(`the first run did not take the lock: ${firstErr}`);
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       expect(firstErr).toContain(`from pid ${ended}, which has ended`);
-      const second = hrnet([...args, 'OUTPUT_DIR', output], {}, 60_000);
+      const second = hrnet([...args, 'OUTPUT_DIR', output], {}, 900_000);
       expectOneLineError(
         second,
         new RegExp(
@@ -443,7 +443,7 @@ describe('the output lock', () => {
     expect(await exitOf(first), firstErr).toBe(143);
     expect(firstErr).toMatch(/hrnet: stopped by SIGTERM; /);
     expect(leftovers(output)).toEqual([]);
-  }, 180_000);
+  }, 1_200_000);
 });
 
 describe('the device', () => {
@@ -574,7 +574,7 @@ describe('hrnet train on the GPU: a full disk, a lost device, a batch too large'
       mounted.push(output);
       const dir = outputAfterEpoch1(output);
       const before = snapshot(dir);
-      const run = hrnet(trainArgs(output), {}, 300_000);
+      const run = hrnet(trainArgs(output), {}, 900_000);
       expectOneLineError(
         run,
         /^cannot write \S+\/mpii\/pose_hrnet\/w8_64x64\/checkpoint\.safetensors: the disk is full \(ENOSPC\); the previous checkpoint\.safetensors is unchanged$/,
@@ -582,21 +582,21 @@ describe('hrnet train on the GPU: a full disk, a lost device, a batch too large'
       expect(snapshot(dir)).toEqual(before);
       expect(leftovers(output)).toEqual([]);
     },
-    600_000,
+    1_800_000,
   );
 
   it('a device lost during training: one line with the reason and the last checkpoint, which stays as it was', () => {
     const output = join(scratch, 'train-lost');
     const dir = outputAfterEpoch1(output);
     const before = snapshot(dir);
-    const run = hrnet(trainArgs(output), { HRNETC_TEST_LOSE_DEVICE_AFTER_BATCHES: '1' }, 300_000);
+    const run = hrnet(trainArgs(output), { HRNETC_TEST_LOSE_DEVICE_AFTER_BATCHES: '1' }, 900_000);
     expectOneLineError(
       run,
       /^the GPU device was lost: device was destroyed; the last checkpoint is \S+\/mpii\/pose_hrnet\/w8_64x64\/checkpoint\.safetensors \(epoch 1\)$/,
     );
     expect(snapshot(dir)).toEqual(before);
     expect(leftovers(output)).toEqual([]);
-  }, 600_000);
+  }, 1_800_000);
 
   it('a batch too large for the device: one line before any GPU memory is used; the checkpoint stays', () => {
     const many = join(scratch, 'data1000');
@@ -611,12 +611,12 @@ describe('hrnet train on the GPU: a full disk, a lost device, a batch too large'
     const before = snapshot(dir);
     const args = trainArgs(output, ['TRAIN.BATCH_SIZE_PER_GPU', '1000']);
     args[args.indexOf('--data') + 1] = many;
-    const run = hrnet(args, {}, 300_000);
+    const run = hrnet(args, {}, 900_000);
     expectOneLineError(
       run,
       /^a training batch of 1000 images is too large for this GPU: .*(maxBufferSize|maxStorageBufferBindingSize) of [\d.]+ [KMGT]iB.*; the largest that fits is \d+: set TRAIN\.BATCH_SIZE_PER_GPU \d+ or lower$/,
     );
     expect(snapshot(dir)).toEqual(before);
     expect(leftovers(output)).toEqual([]);
-  }, 600_000);
+  }, 1_800_000);
 });

@@ -50,7 +50,7 @@ describe('forward equals the official PyTorch model (eval mode, same weights)', 
   });
 
   it('W32 MPII 256x256: relative error ≤ 1e-4, at most one dispatch per conv layer', {
-    timeout: 600_000,
+    timeout: 1_200_000,
   }, async () => {
     const { output, manifest } = await runCompiled('mpii/w32_256x256.yaml', 1, 5, 6);
     const expected = reference('forward_w32_256x256.safetensors');
