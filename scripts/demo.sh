@@ -28,7 +28,7 @@ npx hrnet synth --format mpii -n 0 --val 8 --seed 1000 -o "$out/held-out"
 # The person's box from its annotation (MPII center and scale: a square of scale × 200 pixels).
 box=$(node -e 'const a = require(process.argv[1])[0]; const s = a.scale * 200;
   console.log([a.center[0] - s / 2, a.center[1] - s / 2, s, s].map((v) => v.toFixed(1)).join(","))' \
-  "$PWD/$out/held-out/annot/valid.json")
+  "$(realpath "$out")/held-out/annot/valid.json")
 npx hrnet predict "$compiled" "$out/held-out/images/valid_000001.jpg" --bbox "$box" \
   --weights "$trained/final_state.safetensors" -o "$out/predictions"
 
