@@ -127,8 +127,17 @@ function initialWeights(
       throw new UserError(
         `MODEL.PRETRAINED ${model.PRETRAINED} does not exist (set MODEL.PRETRAINED '' to start from the official initialisation)`,
       );
-    const { loaded } = applyPretrained(weights, readWeights(model.PRETRAINED), model.EXTRA.PRETRAINED_LAYERS);
-    process.stderr.write(`hrnet: loaded ${loaded.length} pretrained tensors from ${model.PRETRAINED}\n`);
+    const { loaded, unmatchedLayers } = applyPretrained(
+      weights,
+      readWeights(model.PRETRAINED),
+      model.EXTRA.PRETRAINED_LAYERS,
+    );
+    const unmatched = unmatchedLayers.length
+      ? `; MODEL.EXTRA.PRETRAINED_LAYERS entries that matched no tensor: ${unmatchedLayers.join(', ')}`
+      : '';
+    process.stderr.write(
+      `hrnet: loaded ${loaded.length} pretrained tensors from ${model.PRETRAINED}${unmatched}\n`,
+    );
   }
   return weights;
 }

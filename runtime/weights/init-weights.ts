@@ -29,13 +29,15 @@ export function officialInitialWeights(
 /**
  * The official pretrained-layer filter: entries of `pretrained` whose first name component is in
  * `layers` (or all, when layers[0] is '*') replace the initial values; others are ignored, as
- * load_state_dict(strict=False) does. Returns the names that were loaded.
+ * load_state_dict(strict=False) does (a classification head of an ImageNet backbone, `fc.*` or
+ * `classifier.*`, is among those). Returns the names loaded and skipped, and the listed layers that
+ * matched nothing (a typo there silently trains from scratch in the official code).
  */
 export function applyPretrained(
   weights: Map<string, NamedTensor>,
   pretrained: TensorMap,
   layers: readonly string[],
-): { loaded: string[]; skipped: string[] } {
+): { loaded: string[]; skipped: string[]; unmatchedLayers: string[] } {
   const loaded: string[] = [];
   const skipped: string[] = [];
   for (const [name, tensor] of pretrained) {
@@ -56,5 +58,7 @@ export function applyPretrained(
       skipped.push(name);
     }
   }
-  return { loaded, skipped };
+  const loadedLayers = new Set(loaded.map((name) => name.split('.')[0]!));
+  const unmatchedLayers = layers.filter((layer) => layer !== '*' && !loadedLayers.has(layer));
+  return { loaded, skipped, unmatchedLayers };
 }
