@@ -2,16 +2,10 @@ import { basename, dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../common/atomic-write.ts';
 import { type LineChart, lineChartSvg } from '../chart/line-chart.ts';
 import { svgToPng } from '../chart/render.ts';
+import type { EpochRecord } from './trainer.ts';
 
 /** The fields of a train-log.jsonl line that the curves show. */
-export interface CurvePoint {
-  readonly epoch: number;
-  readonly lr: number;
-  readonly loss: number;
-  readonly accuracy: number;
-  readonly validAccuracy: number;
-  readonly perf: number;
-}
+export type CurvePoint = Pick<EpochRecord, 'epoch' | 'lr' | 'loss' | 'accuracy' | 'validAccuracy' | 'perf'>;
 
 export interface CurveOptions {
   /** The chart's title; by default the experiment's name. */

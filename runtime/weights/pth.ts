@@ -1,6 +1,6 @@
 import { UserError } from '../../common/user-error.ts';
 import { PyDict, PyGlobal, PyTuple, unpickle } from './pickle.ts';
-import type { NamedTensor } from './safetensors.ts';
+import { halfToFloat, type NamedTensor } from './safetensors.ts';
 import { readZip } from './zip.ts';
 
 /**
@@ -230,15 +230,6 @@ function materialise(tensor: PthTensor, name: string, what: string): NamedTensor
     }
   }
   return { shape, data: out };
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
 function isTensorDict(value: unknown): value is PyDict {

@@ -315,7 +315,8 @@ function decode(raw: Uint8Array, dtype: string, count: number): Float32Array {
   }
 }
 
-function halfToFloat(h: number): number {
+/** An IEEE half-precision value (as its 16 bits) as a number. */
+export function halfToFloat(h: number): number {
   const sign = h & 0x8000 ? -1 : 1;
   const exponent = (h >> 10) & 0x1f;
   const fraction = h & 0x3ff;
