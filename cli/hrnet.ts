@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerDataCommands } from './commands/data.ts';
 import { registerEvaluationCommands } from './commands/evaluation.ts';
+import { registerExportCommand } from './commands/export.ts';
 import { registerInferenceCommands } from './commands/inference.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerTrainingCommands } from './commands/training.ts';
@@ -15,5 +16,6 @@ registerDataCommands(program);
 registerEvaluationCommands(program);
 registerTrainingCommands(program);
 registerInspectCommand(program);
+registerExportCommand(program);
 
 await runProgram(program, process.argv);

@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/setup-system.sh
-npm ci --no-audit --no-fund
+# onnxruntime-node (a test and benchmark peer) would fetch CUDA binaries from nuget.org at install
+# time; its CPU and WebGPU back ends ship in the npm package, which is all this project uses.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
 
 experiment=experiments/tiny/w8_64x64.yaml
 name=w8_64x64

@@ -321,6 +321,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
         writeWeights(join(outputDir, checkpointFiles.best), state, {
           epoch: String(epoch + 1),
           perf: String(perf),
+          steps: String(runner.steps),
         });
       const record: EpochRecord = {
         epoch,
@@ -339,7 +340,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
       events?.onEpochEnd?.(record);
     }
     const finalState = await guard.run('reading the final weights', () => runner.readState());
-    writeWeights(join(outputDir, checkpointFiles.final), finalState);
+    writeWeights(join(outputDir, checkpointFiles.final), finalState, { steps: String(runner.steps) });
   } finally {
     await loader.close();
     validator.destroy();

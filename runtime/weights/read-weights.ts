@@ -16,6 +16,8 @@ export interface WeightFile {
   readonly pth: PthInfo | undefined;
   /** Each tensor's dtype as stored (float32, float16, int64, ...). */
   readonly dtypes: ReadonlyMap<string, string>;
+  /** A safetensors file's `__metadata__` (hrnet checkpoints keep epoch and steps there); else empty. */
+  readonly metadata: Readonly<Record<string, string>>;
 }
 
 const safetensorsDtypes: Record<string, string> = {
@@ -27,8 +29,8 @@ const safetensorsDtypes: Record<string, string> = {
   I32: 'int32',
 };
 
-/** The dtypes in the header of a safetensors file that parseSafetensors accepted. */
-function headerDtypes(bytes: Uint8Array): Map<string, string> {
+/** The dtypes and metadata in the header of a safetensors file that parseSafetensors accepted. */
+function safetensorsHeader(bytes: Uint8Array): Pick<WeightFile, 'dtypes' | 'metadata'> {
   const length = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
   const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + length))) as Record<
     string,
@@ -37,7 +39,8 @@ function headerDtypes(bytes: Uint8Array): Map<string, string> {
   const dtypes = new Map<string, string>();
   for (const [name, info] of Object.entries(header))
     if (name !== '__metadata__') dtypes.set(name, safetensorsDtypes[info.dtype] ?? info.dtype);
-  return dtypes;
+  const metadata = (header.__metadata__ ?? {}) as unknown as Record<string, string>;
+  return { dtypes, metadata };
 }
 
 /**
@@ -59,16 +62,16 @@ export function parseWeightFile(bytes: Uint8Array, path: string): WeightFile {
   let file: WeightFile;
   if (isZip(bytes)) {
     const { tensors, info } = parseZipPth(bytes, path);
-    file = { tensors, format: 'zip', pth: info, dtypes: info.dtypes };
+    file = { tensors, format: 'zip', pth: info, dtypes: info.dtypes, metadata: {} };
   } else if (
     isLegacyPth(bytes) ||
     (bytes[0] === 0x80 && bytes.length > 1 && bytes[1]! >= 2 && bytes[1]! <= 5)
   ) {
     const { tensors, info } = parseLegacyPth(bytes, path);
-    file = { tensors, format: 'legacy', pth: info, dtypes: info.dtypes };
+    file = { tensors, format: 'legacy', pth: info, dtypes: info.dtypes, metadata: {} };
   } else {
     const tensors = parseSafetensors(bytes, path);
-    file = { tensors, format: 'safetensors', pth: undefined, dtypes: headerDtypes(bytes) };
+    file = { tensors, format: 'safetensors', pth: undefined, ...safetensorsHeader(bytes) };
   }
   return file;
 }

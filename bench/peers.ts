@@ -1,0 +1,122 @@
+/**
+ * bench/peers: hrnetc against ONNX Runtime's WebGPU execution provider, side by side in one process
+ * on the same adapter with the same weights: the whole forward of W32 MPII 256x256 and COCO 256x192
+ * at batch 1 and 8, per image, with hrnetc waiting both ways (awaiting mapAsync at once, or sleeping
+ * first). ONNX Runtime runs the model `hrnet export --format onnx` writes (BN not folded; ORT folds
+ * it). Both include the upload of the input and the read-back of the output. Run:
+ *   npm run bench:peers [-- --quick] [-- --json FILE]
+ * --quick runs the tiny model only; --json also writes the rows as JSON.
+ */
+
+import { writeFileSync } from 'node:fs';
+import ort from 'onnxruntime-node';
+import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
+import { planKernels } from '../compiler/codegen/kernel-plan.ts';
+import { loadExperiment } from '../compiler/config/load-experiment.ts';
+import { encodeOnnx, onnxModel } from '../compiler/export/onnx-model.ts';
+import { inferencePasses } from '../compiler/passes/inference-passes.ts';
+import { runPasses } from '../compiler/passes/pass.ts';
+import { lowerExperiment } from '../compiler/pipeline.ts';
+import { openGpu } from '../runtime/gpu/adapter.ts';
+import { ForwardRunner, type WaitMode } from '../runtime/gpu/forward-runner.ts';
+import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
+import { packWeights } from '../runtime/weights/pack-weights.ts';
+
+interface Row {
+  readonly runtime: 'hrnetc' | 'onnxruntime-webgpu';
+  readonly experiment: string;
+  readonly batch: number;
+  readonly wait: WaitMode | null;
+  readonly ms_per_image: number;
+}
+
+const quick = process.argv.includes('--quick');
+const jsonAt = process.argv.indexOf('--json');
+const jsonPath = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
+if (jsonAt >= 0 && !jsonPath) throw new Error('--json needs a file name');
+const experiments = quick ? ['tiny/w8_64x64'] : ['mpii/w32_256x256', 'coco/w32_256x192'];
+const batches = [1, 8];
+const repeats = 3;
+
+const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+async function timeRuns(run: () => Promise<unknown>): Promise<number> {
+  await run(); // warm-up: shader compilation and buffer allocation
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  return median(times);
+}
+
+// hrnetc's device first: ONNX Runtime brings its own Dawn, which finds the same Vulkan adapter.
+const gpu = await openGpu();
+console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);
+const rows: Row[] = [];
+
+for (const experiment of experiments) {
+  const loaded = loadExperiment(`experiments/${experiment}.yaml`);
+  if (!loaded.ok) throw new Error(`invalid ${experiment}`);
+  const lowered = lowerExperiment(loaded.experiment);
+  if (!lowered.ok) throw new Error(lowered.message);
+  const program = planKernels(runPasses(lowered.graph, inferencePasses).graph);
+  const weights = officialInitialWeights(program.parameters, 0);
+  const perImage = program.input.shape.reduce((n, d) => n * d, 1);
+
+  const runner = await ForwardRunner.create(
+    gpu,
+    toForwardProgram(program, loaded.experiment.name),
+    new Map(program.kernels.map((k) => [k.name, k.wgsl])),
+    packWeights(program.weights.entries, program.weights.bytes, weights),
+    program.weights.entries,
+  );
+  for (const batch of batches) {
+    const input = new Float32Array(perImage * batch).fill(0.5);
+    for (const wait of ['map', 'sleep'] as WaitMode[]) {
+      const ms = await timeRuns(() => runner.run(input, batch, wait));
+      rows.push({ runtime: 'hrnetc', experiment, batch, wait, ms_per_image: ms / batch });
+      console.log(`hrnetc ${experiment} batch ${batch} (${wait}): ${(ms / batch).toFixed(1)} ms/image`);
+    }
+  }
+  runner.destroy();
+
+  const onnx = encodeOnnx(
+    onnxModel(lowered.graph, (name) => weights.get(name)!, { experiment, producerVersion: 'bench' }),
+  );
+  const session = await ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'] });
+  for (const batch of batches) {
+    const shape = [batch, ...program.input.shape];
+    const input = new Float32Array(perImage * batch).fill(0.5);
+    const ms = await timeRuns(() => session.run({ input: new ort.Tensor('float32', input, shape) }));
+    rows.push({ runtime: 'onnxruntime-webgpu', experiment, batch, wait: null, ms_per_image: ms / batch });
+    console.log(`onnxruntime-webgpu ${experiment} batch ${batch}: ${(ms / batch).toFixed(1)} ms/image`);
+  }
+  await session.release();
+}
+
+const table: string[][] = [['experiment', 'batch', 'runtime', 'wait', 'ms/image', 'ORT ÷ hrnetc']];
+for (const row of rows) {
+  const peer = rows.find(
+    (r) => r.runtime === 'onnxruntime-webgpu' && r.experiment === row.experiment && r.batch === row.batch,
+  )!;
+  table.push([
+    row.experiment,
+    String(row.batch),
+    row.runtime,
+    row.wait ?? '-',
+    row.ms_per_image.toFixed(1),
+    row.runtime === 'hrnetc' ? `${(peer.ms_per_image / row.ms_per_image).toFixed(2)}×` : '',
+  ]);
+}
+const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+console.log('\nwhole forward, per image (median of 3; "ORT ÷ hrnetc" > 1 means hrnetc is faster)');
+table.forEach((row, r) => {
+  console.log(row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+});
+if (jsonPath) {
+  writeFileSync(jsonPath, `${JSON.stringify(rows, null, 2)}\n`);
+  console.log(`wrote ${jsonPath}`);
+}
