@@ -1,10 +1,13 @@
 """PyTorch's side of hrnetc's .pth interop tests, with the official PoseHighResolutionNet.
 
-make  EXPERIMENT WEIGHT_SEED INPUT_SEED OUT_PTH OUT_SAFETENSORS [--half]
+make  EXPERIMENT WEIGHT_SEED INPUT_SEED OUT_PTH OUT_SAFETENSORS [--half] [--legacy-checkpoint]
       Loads the test weights, runs two training-mode forwards (so the running statistics and
       num_batches_tracked are what official training leaves), saves `model.state_dict()` with
       torch.save (zip format; float16 with --half), and writes the eval-mode output for the test
       input (batch 2) as safetensors key `output`. This is test/fixtures/pth/official_*.
+      --legacy-checkpoint saves instead what official train.py saves for a DataParallel model
+      (`epoch`, `model`, `state_dict` with `module.` names, `best_state_dict`, `perf`, `optimizer`),
+      in the legacy format (_use_new_zipfile_serialization=False) as PyTorch < 1.6 wrote it.
 
 check EXPERIMENT PTH INPUT_SEED OUT_SAFETENSORS
       Loads a .pth that hrnetc exported with torch.load(weights_only=True) into the official model
@@ -30,7 +33,7 @@ def eval_output(cfg, model, input_seed):
         return model(x)
 
 
-def make(experiment, weight_seed, input_seed, out_pth, out_output, half):
+def make(experiment, weight_seed, input_seed, out_pth, out_output, half, legacy_checkpoint):
     cfg, model = build(experiment)
     model.load_state_dict(test_weights(model, weight_seed), strict=False)
     width, height = cfg.MODEL.IMAGE_SIZE
@@ -47,7 +50,17 @@ def make(experiment, weight_seed, input_seed, out_pth, out_output, half):
     if half:
         state = {k: (v.half() if v.is_floating_point() else v) for k, v in state.items()}
         state = type(model.state_dict())(state)
-    torch.save(state, out_pth)
+    if legacy_checkpoint:
+        parallel = torch.nn.DataParallel(model)
+        optimizer = torch.optim.Adam(parallel.parameters(), lr=1e-3)
+        state = parallel.state_dict()
+        checkpoint = {
+            'epoch': 3, 'model': cfg.MODEL.NAME, 'state_dict': state,
+            'best_state_dict': model.state_dict(), 'perf': 0.5, 'optimizer': optimizer.state_dict(),
+        }
+        torch.save(checkpoint, out_pth, _use_new_zipfile_serialization=False)
+    else:
+        torch.save(state, out_pth)
     write_safetensors(out_output, {'output': y}, {'experiment': experiment, 'torch': torch.__version__})
     print(f'{out_pth}: {len(state)} tensors; {out_output}: output {tuple(y.shape)}')
 
@@ -66,7 +79,7 @@ def main():
     torch.set_num_threads(2)
     command, args = sys.argv[1], sys.argv[2:]
     if command == 'make':
-        make(args[0], int(args[1]), int(args[2]), args[3], args[4], '--half' in args)
+        make(args[0], int(args[1]), int(args[2]), args[3], args[4], '--half' in args, '--legacy-checkpoint' in args)
     elif command == 'check':
         check(args[0], args[1], int(args[2]), args[3])
     else:

@@ -76,6 +76,19 @@ describe('official .pth files (torch.save of the official model) in hrnet forwar
   }
 });
 
+describe('official train.py checkpoint of a DataParallel model, legacy format', () => {
+  it('gives exactly the tensors of the zip state_dict of the same model (so the same forward)', () => {
+    const checkpoint = readWeightFile(join(fixtures, 'official_w8_64x64_checkpoint_legacy.pth'));
+    expect(checkpoint.format).toBe('legacy');
+    expect(checkpoint.pth!.checkpointKey).toBe('state_dict');
+    expect(checkpoint.pth!.strippedModulePrefix).toBe(true);
+    expect(checkpoint.pth!.otherKeys).toEqual(['epoch', 'model', 'best_state_dict', 'perf', 'optimizer']);
+    const plain = readWeights(join(fixtures, 'official_w8_64x64.pth'));
+    expect([...checkpoint.tensors.keys()]).toEqual([...plain.keys()]);
+    for (const [name, tensor] of plain) expect(checkpoint.tensors.get(name)!.data, name).toEqual(tensor.data);
+  });
+});
+
 describe('hrnet export', async () => {
   const compiled = await compileTestExperiment('tiny/w8_64x64.yaml');
   const official = join(fixtures, 'official_w8_64x64.pth');
