@@ -14,6 +14,7 @@ import { datasetSettings, type RuntimeConfig, validateSettings } from '../../run
 import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
+import { checkpointFiles } from '../../runtime/train/checkpoint.ts';
 import { predictDataset } from '../../runtime/validate.ts';
 import { readWeights } from '../../runtime/weights/read-weights.ts';
 import { compiledConfig } from '../compiled-config.ts';
@@ -106,7 +107,10 @@ export function registerEvaluationCommands(program: Command): void {
     )
     .argument('<compiled>', 'the folder hrnetc wrote, OUT/<experiment>')
     .argument('[overrides...]', 'KEY VALUE pairs (runtime settings such as TEST.FLIP_TEST False)')
-    .requiredOption('--weights <file>', 'weights by official PyTorch names (safetensors or PyTorch .pth)')
+    .option(
+      '--weights <file>',
+      "weights by official PyTorch names, safetensors or PyTorch .pth (default, as official test.py: TEST.MODEL_FILE, else final_state.safetensors in the experiment's output folder)",
+    )
     .option('--data <dir>', 'dataset folder (default: DATASET.ROOT)')
     .option(
       '-o, --output <dir>',
@@ -118,7 +122,7 @@ export function registerEvaluationCommands(program: Command): void {
       async (
         compiled: string,
         overrides: string[],
-        flags: { weights: string; data?: string; output?: string; json?: boolean; adapter: AdapterChoice },
+        flags: { weights?: string; data?: string; output?: string; json?: boolean; adapter: AdapterChoice },
       ) => {
         const { manifest, forward, kernels } = await loadCompiledProgram(compiled);
         const config = compiledConfig(compiled, manifest, overrides);
@@ -136,8 +140,17 @@ export function registerEvaluationCommands(program: Command): void {
             IN_VIS_THRE: number;
             OKS_THRE: number;
             SOFT_NMS: boolean;
+            MODEL_FILE: string;
           };
         };
+        const experimentOutput = join(c.OUTPUT_DIR, c.DATASET.DATASET, c.MODEL.NAME, manifest.experiment);
+        const weightsPath =
+          flags.weights ?? (c.TEST.MODEL_FILE || join(experimentOutput, checkpointFiles.final));
+        if (flags.weights === undefined)
+          process.stderr.write(
+            `hrnet: testing the weights in ${weightsPath} (${c.TEST.MODEL_FILE ? 'TEST.MODEL_FILE' : 'the trained model; TEST.MODEL_FILE is empty'})\n`,
+          );
+        const weights = readWeights(weightsPath);
         const root = resolve(flags.data ?? c.DATASET.ROOT);
         const format = detectFormat(root);
         if (format !== c.DATASET.DATASET)
@@ -158,13 +171,8 @@ export function registerEvaluationCommands(program: Command): void {
         const mpiiGt =
           format === 'mpii' ? mpiiGroundTruthFor(root, c.DATASET.TEST_SET, samples.length) : undefined;
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
-        const runner = await ForwardRunner.forCompiled(
-          gpu,
-          { manifest, forward, kernels },
-          readWeights(flags.weights),
-        );
-        const outDir =
-          flags.output ?? join(c.OUTPUT_DIR, c.DATASET.DATASET, c.MODEL.NAME, manifest.experiment, 'results');
+        const runner = await ForwardRunner.forCompiled(gpu, { manifest, forward, kernels }, weights);
+        const outDir = flags.output ?? join(experimentOutput, 'results');
         const bar = progressBar('test', samples.length);
         const predictions = await predictDataset(
           runner,

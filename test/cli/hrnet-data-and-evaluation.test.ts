@@ -115,6 +115,38 @@ describe('hrnet synth, show, evaluate and test', () => {
     }[];
     expect(results.length).toBeGreaterThan(0);
     expect(results[0]!.keypoints).toHaveLength(51);
+    // Without --weights, TEST.MODEL_FILE, as official test.py; here the official model's own .pth.
+    const official = 'test/fixtures/pth/official_w8_96x64_half.pth';
+    const fromModelFile = runCli('hrnet', [
+      'test',
+      compiled,
+      '--data',
+      data,
+      '-o',
+      join(work, 'results-pth'),
+      '--json',
+      'TEST.MODEL_FILE',
+      official,
+    ]);
+    expect(fromModelFile.status, fromModelFile.stderr).toBe(0);
+    expect(fromModelFile.stderr).toContain(`hrnet: testing the weights in ${official} (TEST.MODEL_FILE)`);
+    const resultsOf = (dir: string) =>
+      JSON.parse(readFileSync(join(dir, 'keypoints_val_results_0.json'), 'utf8')) as {
+        keypoints: number[];
+      }[];
+    expect(resultsOf(join(work, 'results-pth'))[0]!.keypoints).not.toEqual(results[0]!.keypoints);
+    const noTrainedModel = runCli('hrnet', [
+      'test',
+      compiled,
+      '--data',
+      data,
+      'OUTPUT_DIR',
+      join(work, 'nothing'),
+    ]);
+    expect(noTrainedModel.status).toBe(1);
+    expect(noTrainedModel.stderr).toContain(
+      join(work, 'nothing', 'coco', 'pose_hrnet', 'w8_96x64', 'final_state.safetensors'),
+    );
     const model = runCli('hrnet', [
       'test',
       compiled,
