@@ -5,7 +5,10 @@
  * first). ONNX Runtime runs the model `hrnet export --format onnx` writes (BN not folded; ORT folds
  * it). Both include the upload of the input and the read-back of the output. Run:
  *   npm run bench:peers [-- --quick] [-- --json FILE]
- * --quick runs the tiny model only; --json also writes the rows as JSON.
+ * Then the training step (forward in training mode, loss, backward, Adam), which ONNX Runtime's
+ * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1, with images/s, the step's
+ * time per image relative to the forward's, and the planned peak GPU memory.
+ * --quick runs the tiny model only; --json also writes the forward rows as JSON.
  */
 
 import { writeFileSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { openGpu } from '../runtime/gpu/adapter.ts';
 import { ForwardRunner, type WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { packWeights } from '../runtime/weights/pack-weights.ts';
+import { timeTrainSteps } from './train-step-timing.ts';
 
 interface Row {
   readonly runtime: 'hrnetc' | 'onnxruntime-webgpu';
@@ -110,13 +114,53 @@ for (const row of rows) {
     row.runtime === 'hrnetc' ? `${(peer.ms_per_image / row.ms_per_image).toFixed(2)}×` : '',
   ]);
 }
-const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-console.log('\nwhole forward, per image (median of 3; "ORT ÷ hrnetc" > 1 means hrnetc is faster)');
-table.forEach((row, r) => {
-  console.log(row.map((cell, i) => (i < 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-});
+printTable('whole forward, per image (median of 3; "ORT ÷ hrnetc" > 1 means hrnetc is faster)', table);
+const trainCases = quick
+  ? [{ experiment: 'tiny/w8_64x64', batch: 16 }]
+  : [
+      { experiment: 'tiny/w8_64x64', batch: 16 },
+      { experiment: 'coco/w32_256x192', batch: 1 },
+    ];
+const trainTable: string[][] = [
+  ['experiment', 'batch', 'ms/step', 'img/s', 'step ÷ forward (per image)', 'planned peak (MiB)'],
+];
+for (const { experiment, batch } of trainCases) {
+  const [t] = await timeTrainSteps(gpu, `experiments/${experiment}.yaml`, [batch]);
+  const forward = rows.find(
+    (r) =>
+      r.runtime === 'hrnetc' &&
+      r.experiment === experiment &&
+      r.wait === 'sleep' &&
+      r.batch === (batch >= 8 ? 8 : 1),
+  );
+  trainTable.push([
+    experiment,
+    String(batch),
+    t!.msSleep.toFixed(0),
+    ((batch * 1000) / t!.msSleep).toFixed(2),
+    forward ? (t!.msSleep / batch / forward.ms_per_image).toFixed(2) : '-',
+    (t!.peakBytes / 2 ** 20).toFixed(1),
+  ]);
+}
+printTable(
+  'training step (sleep wait; forward per image from the table above at batch 8, or 1 for a batch under 8)',
+  trainTable,
+);
+
 if (jsonPath) {
   writeFileSync(jsonPath, `${JSON.stringify(rows, null, 2)}\n`);
   console.log(`wrote ${jsonPath}`);
+}
+
+function printTable(title: string, table: string[][]): void {
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
+  console.log(`\n${title}`);
+  table.forEach((row, r) => {
+    console.log(
+      row
+        .map((cell, i) => (/^[\d.×-]*$/.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join('  '),
+    );
+    if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  });
 }

@@ -7,15 +7,8 @@
  * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch).
  */
 
-import { toTrainStepProgram } from '../compiler/codegen/train-program.ts';
-import { loadExperiment } from '../compiler/config/load-experiment.ts';
-import { graphParameters } from '../compiler/ir/parameters.ts';
-import { summarize } from '../compiler/ir/summary.ts';
-import { lowerExperiment, trainingProgram } from '../compiler/pipeline.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
-import type { WaitMode } from '../runtime/gpu/result-wait.ts';
-import { TrainStepRunner } from '../runtime/train/train-step-runner.ts';
-import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
+import { timeTrainSteps } from './train-step-timing.ts';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
@@ -44,74 +37,19 @@ const rows: string[][] = [
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 for (const { experiment, batches } of cases) {
-  const loaded = loadExperiment(experiment);
-  if (!loaded.ok) throw new Error(`invalid ${experiment}`);
-  const lowered = lowerExperiment(loaded.experiment);
-  if (!lowered.ok) throw new Error(lowered.message);
-  const { program } = trainingProgram({
-    experiment: loaded.experiment,
-    graph: lowered.graph,
-    inputName: experiment,
-  });
-  const macs = summarize(lowered.graph).macs;
-  const runner = await TrainStepRunner.create(
-    gpu,
-    toTrainStepProgram(program, loaded.experiment.name),
-    new Map(program.kernels.map((k) => [k.name, k.wgsl])),
-    {
-      kind: 'adam',
-      momentum: 0.9,
-      weightDecay: 0,
-      nesterov: false,
-    },
-  );
-  runner.setState(officialInitialWeights(graphParameters(lowered.graph), 0));
-  const [input, target, weight] = [
-    program.inputShapes.input,
-    program.inputShapes.target,
-    program.inputShapes.targetWeight,
-  ].map((s) => s.reduce((n, d) => n * d, 1));
-  for (const batch of batches) {
-    const data = {
-      count: batch,
-      input: new Float32Array(input! * batch).fill(0.1),
-      target: new Float32Array(target! * batch).fill(0.01),
-      targetWeight: new Float32Array(weight! * batch).fill(1),
-    };
-    await runner.step(data, 0.001); // warm-up: compilation and allocation
-    const median = async (wait: WaitMode) => {
-      const times: number[] = [];
-      for (let rep = 0; rep < 3; rep++) {
-        const started = performance.now();
-        await runner.step(data, 0.001, {}, wait);
-        times.push(performance.now() - started);
-      }
-      return times.sort((a, b) => a - b)[1]!;
-    };
-    const mapMs = await median('map');
-    const ms = await median('sleep');
-    if (profile) {
-      const descriptions = new Map(program.kernels.map((k) => [k.name, k.description]));
-      printProfile(await runner.profile(data), `${loaded.experiment.name} batch ${batch}`, descriptions);
-    }
-    const peak =
-      program.arenaBytesPerImage * batch +
-      program.fixedBytes +
-      program.runningBytes +
-      4 * program.parameterBytes;
+  for (const t of await timeTrainSteps(gpu, experiment, batches, profile ? printProfile : undefined)) {
     rows.push([
-      loaded.experiment.name,
-      String(batch),
-      mapMs.toFixed(0),
-      ms.toFixed(0),
-      (ms / mapMs).toFixed(2),
-      ((batch * 1000) / ms).toFixed(2),
-      ((3 * 2 * macs * batch) / 1e9 / (ms / 1000)).toFixed(2),
-      mib(peak),
-      mib(program.arenaBytesPerImage),
+      t.experiment,
+      String(t.batch),
+      t.msMap.toFixed(0),
+      t.msSleep.toFixed(0),
+      (t.msSleep / t.msMap).toFixed(2),
+      ((t.batch * 1000) / t.msSleep).toFixed(2),
+      ((3 * 2 * t.macsPerImage * t.batch) / 1e9 / (t.msSleep / 1000)).toFixed(2),
+      mib(t.peakBytes),
+      mib(t.arenaBytesPerImage),
     ]);
   }
-  runner.destroy();
 }
 
 const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
