@@ -4,6 +4,7 @@ import { createPipelines } from '../gpu/pipelines.ts';
 import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
+import { checkTrainingBatchFits } from './batch-fit.ts';
 
 export type OptimizerKind = 'adam' | 'sgd';
 
@@ -101,14 +102,7 @@ export class TrainStepRunner {
 
   /** Checks that a batch of `count` fits the device: training cannot split a batch (BN needs all of it). */
   checkBatch(count: number): void {
-    const { limits } = this.gpu;
-    const largest = Math.max(...this.program.tensors.map((t) => t.bytes)) * count;
-    const arena = this.program.arenaBytesPerImage * count;
-    if (largest > limits.maxStorageBufferBindingSize || arena > limits.maxBufferSize) {
-      throw new UserError(
-        `a training batch of ${count} needs ${arena} bytes of activations (largest tensor ${largest}); this adapter allows buffers of ${limits.maxBufferSize} and bindings of ${limits.maxStorageBufferBindingSize}: lower TRAIN.BATCH_SIZE_PER_GPU`,
-      );
-    }
+    checkTrainingBatchFits(this.gpu.limits, this.program, count);
   }
 
   /** Loads parameters and running statistics by official name (other tensors are ignored). */
