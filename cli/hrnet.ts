@@ -4,6 +4,7 @@ import { registerEvaluationCommands } from './commands/evaluation.ts';
 import { registerExportCommand } from './commands/export.ts';
 import { registerInferenceCommands } from './commands/inference.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { registerTrainingCommands } from './commands/training.ts';
 import { runProgram } from './run-program.ts';
 
@@ -17,5 +18,6 @@ registerEvaluationCommands(program);
 registerTrainingCommands(program);
 registerInspectCommand(program);
 registerExportCommand(program);
+registerServeCommand(program);
 
 await runProgram(program, process.argv);

@@ -48,7 +48,7 @@ export function cropFor(image: RgbImage, box: PersonBox | undefined, settings: P
  * flipped forward when FLIP_TEST, flipped back and averaged), then decoding back to image pixels.
  */
 export async function predictCrops(
-  runner: ForwardRunner,
+  runner: Pick<ForwardRunner, 'run'>,
   crops: readonly { image: RgbImage; center: Point; scale: Point }[],
   settings: PredictSettings,
 ): Promise<Prediction[]> {

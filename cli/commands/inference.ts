@@ -8,6 +8,7 @@ import { type AdapterChoice, openGpu } from '../../runtime/gpu/adapter.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import { readImage } from '../../runtime/image/image.ts';
 import { cropFor, type PersonBox, predictCrops } from '../../runtime/predict.ts';
+import { predictionJson, predictionRecord } from '../../runtime/prediction-record.ts';
 import { loadCompiledProgram, loadManifest } from '../../runtime/program-loader.ts';
 import { DeviceGuard } from '../../runtime/train/device-guard.ts';
 import { officialInitialWeights } from '../../runtime/weights/init-weights.ts';
@@ -107,22 +108,13 @@ export function registerInferenceCommands(program: Command): void {
         decoded.forEach(({ path, image }, i) => {
           const prediction = predictions[i]!;
           const stem = join(flags.output, basename(path, extname(path)));
-          const result = {
-            image: path,
-            width: image.width,
-            height: image.height,
-            experiment: program.manifest.experiment,
-            dataset: settings.joints.dataset,
-            center: prediction.center,
-            scale: prediction.scale,
-            joints: prediction.joints.map((j, k) => ({
-              name: settings.joints.names[k],
-              x: j.x,
-              y: j.y,
-              score: j.score,
-            })),
-          };
-          writeFileAtomic(`${stem}.json`, `${JSON.stringify(result, null, 1)}\n`);
+          const record = predictionRecord(
+            { name: path, width: image.width, height: image.height },
+            program.manifest.experiment,
+            settings,
+            prediction,
+          );
+          writeFileAtomic(`${stem}.json`, predictionJson(record));
           const picture = predictionPicture(image, prediction.joints, settings.joints, {
             threshold: flags.threshold,
             title: basename(path),

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { UserError } from '../../common/user-error.ts';
+import { describeAdapter, deviceRequest, isSoftwareAdapter } from './device-request.ts';
 import { withNativeStderrQuiet } from './quiet-native-stderr.ts';
 
 export type AdapterChoice = 'auto' | 'hardware' | 'lavapipe' | 'swiftshader';
@@ -76,7 +77,7 @@ async function gpuEntry(choice: AdapterChoice): Promise<GPU> {
   return navigatorGpu;
 }
 
-/** Opens a device with the adapter's own limits for buffer sizes, bindings and workgroup memory. */
+/** Opens a device with the adapter's own limits (see deviceRequest). */
 export async function openGpu(
   choice: AdapterChoice = 'auto',
   options: OpenGpuOptions = {},
@@ -86,28 +87,11 @@ export async function openGpu(
     gpu.requestAdapter({ powerPreference: 'high-performance' }),
   );
   if (!adapter) throw new NoAdapterError(`no WebGPU adapter found; ${setupHint}`);
-  const info = adapter.info;
-  const description = [info.vendor, info.architecture, info.description || info.device]
-    .filter(Boolean)
-    .join(' ');
-  const isSoftware =
-    info.architecture === 'software' ||
-    /llvmpipe|lavapipe|swiftshader/i.test(`${info.device} ${info.description}`);
+  const description = describeAdapter(adapter.info);
+  const isSoftware = isSoftwareAdapter(adapter.info);
   if (choice === 'hardware' && isSoftware)
     throw new NoAdapterError(`--adapter hardware: only a software adapter is available (${description})`);
-  const wanted = [
-    'maxStorageBufferBindingSize',
-    'maxBufferSize',
-    'maxStorageBuffersPerShaderStage',
-    'maxComputeWorkgroupStorageSize',
-    'maxComputeInvocationsPerWorkgroup',
-    'maxComputeWorkgroupSizeX',
-  ] as const;
-  const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
-  // Timestamps let benchmarks time each kernel; not every adapter has them.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
-    ? ['timestamp-query']
-    : [];
+  const { requiredLimits, requiredFeatures } = deviceRequest(adapter);
   const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
   return {
     device,

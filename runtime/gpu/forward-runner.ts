@@ -257,6 +257,6 @@ export function largestChunk(program: ForwardProgram, limits: GPUSupportedLimits
 }
 
 /** npm `webgpu` rejects SharedArrayBuffer-backed arrays: upload from an ordinary ArrayBuffer. */
-function ownBuffer(data: Float32Array): Float32Array {
-  return data.buffer instanceof ArrayBuffer ? data : new Float32Array(data);
+function ownBuffer(data: Float32Array): Float32Array<ArrayBuffer> {
+  return data.buffer instanceof ArrayBuffer ? (data as Float32Array<ArrayBuffer>) : new Float32Array(data);
 }
