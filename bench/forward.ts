@@ -7,6 +7,7 @@
 import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
 import { planKernels } from '../compiler/codegen/kernel-plan.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
+import type { Node } from '../compiler/ir/graph.ts';
 import { summarize } from '../compiler/ir/summary.ts';
 import { inferencePasses } from '../compiler/passes/inference-passes.ts';
 import { runPasses } from '../compiler/passes/pass.ts';
@@ -37,8 +38,10 @@ for (const { experiment, batches } of cases) {
   if (!loaded.ok) throw new Error(`invalid ${experiment}`);
   const lowered = lowerExperiment(loaded.experiment);
   if (!lowered.ok) throw new Error(lowered.message);
-  const program = planKernels(runPasses(lowered.graph, inferencePasses).graph);
+  const graph = runPasses(lowered.graph, inferencePasses).graph;
+  const program = planKernels(graph);
   const macs = summarize(lowered.graph).macs;
+  const launchMacs = program.launches.map((launch) => convMacs(graph.nodes[launch.node]!, graph.nodes));
   const weights = officialInitialWeights(program.parameters, 0);
   const runner = await ForwardRunner.create(
     gpu,
@@ -72,16 +75,17 @@ for (const { experiment, batches } of cases) {
     }
     const perKernel = await runner.profile(input, batch);
     if (perKernel) {
-      const byKernel = new Map<string, { ms: number; launches: number; module: string }>();
+      const byKernel = new Map<string, { ms: number; launches: number; module: string; macs: number }>();
       program.launches.forEach((launch, i) => {
-        const entry = byKernel.get(launch.kernel) ?? { ms: 0, launches: 0, module: launch.module };
+        const entry = byKernel.get(launch.kernel) ?? { ms: 0, launches: 0, module: launch.module, macs: 0 };
         entry.ms += perKernel[i]!;
         entry.launches += 1;
+        entry.macs += launchMacs[i]! * batch;
         byKernel.set(launch.kernel, entry);
       });
       const total = perKernel.reduce((a, b) => a + b, 0);
       const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
-      for (const [kernel, { ms, launches, module }] of top) {
+      for (const [kernel, { ms, launches, module, macs: kernelMacs }] of top) {
         kernelRows.push([
           loaded.experiment.name,
           String(batch),
@@ -90,6 +94,7 @@ for (const { experiment, batches } of cases) {
           module,
           ms.toFixed(2),
           `${((100 * ms) / total).toFixed(1)}%`,
+          kernelMacs > 0 ? ((2 * kernelMacs) / 1e9 / (ms / 1000)).toFixed(2) : '',
         ]);
       }
     }
@@ -100,9 +105,18 @@ for (const { experiment, batches } of cases) {
 printTable('whole forward', rows);
 if (kernelRows.length > 0)
   printTable('slowest kernels (GPU timestamps, one pass per dispatch)', [
-    ['experiment', 'batch', 'kernel', 'launches', 'first module', 'ms', 'share'],
+    ['experiment', 'batch', 'kernel', 'launches', 'first module', 'ms', 'share', 'GFLOP/s'],
     ...kernelRows,
   ]);
+
+/** Multiply-adds of a convolution launch per image (0 for other ops), for per-kernel GFLOP/s. */
+function convMacs(node: Node, nodes: readonly Node[]): number {
+  if (node.op !== 'fused_conv2d' && node.op !== 'conv2d') return 0;
+  const inChannels = nodes[node.inputs[0]!]!.type.shape[1] as number;
+  const kernel = node.attrs.kernel as number;
+  const outputs = (node.type.shape.slice(1) as number[]).reduce((n, d) => n * d, 1);
+  return outputs * inChannels * kernel * kernel;
+}
 
 function printTable(title: string, table: string[][]): void {
   const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));

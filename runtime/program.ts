@@ -116,10 +116,12 @@ export type WeightSource =
 
 /**
  * How the values are laid out in the weight buffer: `conv-gemm` stores a conv weight [O, I, k, k]
- * as [I·k·k][O padded to 4] so kernels read four output channels as one vec4; `vector` pads a
+ * as [I·k·k][O padded to 4] so kernels read four output channels as one vec4; `conv-direct-kK`
+ * stores it as [O/K rounded up][I][k·k][K] (zero-padded channels), the K output channels one
+ * direct-conv invocation computes next to each other per input channel and tap; `vector` pads a
  * length-O vector to a multiple of 4; `plain` keeps the official layout.
  */
-export type WeightLayout = 'conv-gemm' | 'vector' | 'plain';
+export type WeightLayout = 'conv-gemm' | 'conv-direct-k8' | 'conv-direct-k16' | 'vector' | 'plain';
 
 export interface WeightEntry {
   readonly source: WeightSource;

@@ -159,14 +159,33 @@ export function layOut(
   layout: WeightLayout,
   target: Float32Array,
 ): void {
-  if (layout !== 'conv-gemm') {
-    for (let i = 0; i < values.length; i++) target[i] = values[i]!;
-    return;
-  }
   const out = shape[0]!;
   const perOut = values.length / out;
-  const padded = Math.ceil(out / 4) * 4;
-  for (let o = 0; o < out; o++) {
-    for (let k = 0; k < perOut; k++) target[k * padded + o] = values[o * perOut + k]!;
+  switch (layout) {
+    case 'conv-gemm': {
+      const padded = Math.ceil(out / 4) * 4;
+      for (let o = 0; o < out; o++) {
+        for (let k = 0; k < perOut; k++) target[k * padded + o] = values[o * perOut + k]!;
+      }
+      return;
+    }
+    case 'conv-direct-k8':
+    case 'conv-direct-k16': {
+      const block = directBlock(layout);
+      // perOut = I·k·k: within a block, [input channel][tap] then the block's channels.
+      for (let o = 0; o < out; o++) {
+        const base = Math.floor(o / block) * perOut * block + (o % block);
+        for (let k = 0; k < perOut; k++) target[base + k * block] = values[o * perOut + k]!;
+      }
+      return;
+    }
+    case 'vector':
+    case 'plain':
+      for (let i = 0; i < values.length; i++) target[i] = values[i]!;
   }
+}
+
+/** Output channels per block of a direct-conv layout. */
+export function directBlock(layout: 'conv-direct-k8' | 'conv-direct-k16'): number {
+  return layout === 'conv-direct-k8' ? 8 : 16;
 }

@@ -1,0 +1,240 @@
+import type { WeightLayout } from '../../../runtime/program.ts';
+import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bindings.ts';
+import { type ConvKernelSpec, convBindings, describeConv } from './conv-gemm.ts';
+
+export interface DirectConvTiling {
+  /** Adjacent output pixels of one row per invocation (a multiple of 4). */
+  readonly pixels: number;
+  /** Output channels per invocation and per workgroup row (a multiple of 4). */
+  readonly channels: number;
+}
+
+/** Invocations per workgroup, unless an image has fewer pixel blocks. */
+const maxThreads = 64;
+
+/**
+ * 32 vec4 accumulators per invocation either way. 16 pixels × 8 channels loads fewer halo values
+ * per pixel and measured faster on lavapipe wherever rows fill the blocks; rows that 8-pixel blocks
+ * fit better (8, 24 or 6 wide) take 8 × 16, which idles fewer lanes on padding pixels.
+ */
+export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
+  const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
+  return waste(16) <= waste(8) ? { pixels: 16, channels: 8 } : { pixels: 8, channels: 16 };
+}
+
+/** The packed weight layout the kernel reads for these channels per invocation. */
+export function directWeightLayout(tiling: DirectConvTiling): WeightLayout {
+  if (tiling.channels === 8) return 'conv-direct-k8';
+  if (tiling.channels === 16) return 'conv-direct-k16';
+  throw new Error(`no direct-conv weight layout for ${tiling.channels} channels per invocation`);
+}
+
+/** Rows are read as aligned vec4s when every row starts on a vec4 and is not upsampled on the fly. */
+function readsVectors(spec: ConvKernelSpec): boolean {
+  return spec.inputScale === 1 && spec.width % 4 === 0;
+}
+
+/** The conv bindings in their order; `x` is declared as vec4s when rows are read as vec4s. */
+export function directConvBindings(spec: ConvKernelSpec): KernelBinding[] {
+  return convBindings(spec).map((b) =>
+    b.name === 'x' && readsVectors(spec) ? { ...b, element: 'vec4<f32>' as const } : b,
+  );
+}
+
+export function directConvWorkgroups(
+  spec: ConvKernelSpec,
+  tiling: DirectConvTiling = chooseDirectTiling(spec),
+): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
+  const blocks = spec.outHeight * Math.ceil(spec.outWidth / tiling.pixels);
+  return {
+    columnsPerImage: blocks,
+    columnsPerGroup: Math.min(maxThreads, blocks),
+    rows: Math.ceil(spec.outChannels / tiling.channels),
+  };
+}
+
+const vectorName = (chunk: number) => (chunk < 0 ? `m${-chunk}` : `${chunk}`);
+
+/**
+ * Direct convolution without workgroup memory or barriers, which lavapipe runs several times faster
+ * than the tiled GEMM. Each invocation owns `pixels` adjacent outputs of one row × `channels` output
+ * channels in separate vec4 registers; adjacent invocations own adjacent blocks of a row (the batch
+ * folded in after the rows), and workgroup y picks the channel block, so every weight load has one
+ * address for the whole workgroup. Per input channel (the only runtime loop) it loads each input
+ * row the taps need once, with zeros for padding chosen by select over clamped addresses, and reuses
+ * every loaded value for all channels. The epilogue equals conv-gemm's: bias, the other terms in
+ * their order (upsampled on the fly), ReLU.
+ */
+export function generateDirectConvKernel(
+  spec: ConvKernelSpec,
+  tiling: DirectConvTiling = chooseDirectTiling(spec),
+): string {
+  for (const scale of spec.termScales) {
+    if (spec.outHeight % scale !== 0 || spec.outWidth % scale !== 0) {
+      throw new Error(
+        `a term at 1/${scale} resolution does not tile a ${spec.outHeight}x${spec.outWidth} output`,
+      );
+    }
+  }
+  const { pixels, channels } = tiling;
+  if (pixels % 4 !== 0 || channels % 4 !== 0)
+    throw new Error(`direct conv tiles must be multiples of 4, not ${pixels}x${channels}`);
+  const groupsPerInvocation = channels / 4;
+  const taps = spec.kernel * spec.kernel;
+  const groups = directConvWorkgroups(spec, tiling);
+  const vectors = readsVectors(spec);
+  const { stride, pad, kernel } = spec;
+  // Column of the value one tap of one pixel reads, relative to the block's first input column.
+  const offset = (pixel: number, kx: number) => pixel * stride + kx - pad;
+  const firstOffset = -pad;
+  const lastOffset = offset(pixels - 1, kernel - 1);
+  const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+  const pixelList = range(0, pixels - 1);
+  const groupList = range(0, groupsPerInvocation - 1);
+
+  // Column addresses and validity are the same for every row and input channel: computed once.
+  const columnSetup: string[] = [];
+  const columns = vectors
+    ? range(Math.floor(firstOffset / 4), Math.floor(lastOffset / 4))
+    : range(firstOffset, lastOffset);
+  for (const c of columns) {
+    const name = vectorName(c);
+    if (vectors) {
+      columnSetup.push(`  let column${name} = ix0${plus(4 * c)};`);
+      columnSetup.push(`  let columnOk${name} = column${name} >= 0 && column${name} < VIRTUAL_W;`);
+      columnSetup.push(`  let columnAt${name} = u32(clamp(column${name}, 0, VIRTUAL_W - 4)) / 4u;`);
+    } else {
+      columnSetup.push(`  let column${name} = ix0${plus(c)};`);
+      columnSetup.push(`  let columnOk${name} = column${name} >= 0 && column${name} < VIRTUAL_W;`);
+      columnSetup.push(`  let columnAt${name} = ${scaled(`clamp(column${name}, 0, VIRTUAL_W - 1)`, spec)};`);
+    }
+  }
+  const rowSetup = range(0, kernel - 1).flatMap((ky) => [
+    `  let row${ky} = i32(oy * ${u32(stride)})${plus(ky - pad)};`,
+    `  let rowOk${ky} = row${ky} >= 0 && row${ky} < VIRTUAL_H;`,
+    `  let rowAt${ky} = ${scaled(`clamp(row${ky}, 0, VIRTUAL_H - 1)`, spec)} * ${vectors ? 'W_VEC' : 'W'};`,
+  ]);
+
+  const value = (ky: number, column: number) => {
+    if (!vectors) return `v${ky}_${vectorName(column)}`;
+    const chunk = Math.floor(column / 4);
+    return `v${ky}_${vectorName(chunk)}.${'xyzw'[column - 4 * chunk]}`;
+  };
+  const body: string[] = [];
+  for (let ky = 0; ky < kernel; ky++) {
+    const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
+    for (const c of columns) {
+      const name = vectorName(c);
+      body.push(
+        `    let v${ky}_${name} = select(${zero}, x[plane + rowAt${ky} + columnAt${name}], rowOk${ky} && columnOk${name});`,
+      );
+    }
+    for (let kx = 0; kx < kernel; kx++) {
+      const tap = ky * kernel + kx;
+      for (const g of groupList) {
+        body.push(`    let w${tap}_${g} = weight[weights + ${u32(tap * groupsPerInvocation + g)}];`);
+        for (const j of pixelList) {
+          body.push(
+            `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`,
+          );
+        }
+      }
+    }
+  }
+
+  const declareAccumulators = groupList.flatMap((g) =>
+    pixelList.map((j) => `  var acc${g}_${j} = vec4<f32>(0.0);`),
+  );
+  // One pixel per iteration, the registers shifting down a pixel after each: the epilogue appears
+  // once per channel group instead of once per accumulator, which cuts lavapipe's compile time
+  // several-fold (every scattered store expands to a per-lane loop).
+  const stores = groupList.map((g) => `    store4(image, oy, x0 + j, co0 + ${u32(4 * g)}, acc${g}_0);`);
+  const shifts = groupList.flatMap((g) =>
+    pixelList.slice(1).map((j) => `    acc${g}_${j - 1} = acc${g}_${j};`),
+  );
+
+  const termCount = spec.termScales.length + 1;
+  const termValue = (index: number): string => {
+    if (index === spec.selfIndex) return 'own';
+    const term = index < spec.selfIndex ? index : index - 1;
+    const scale = spec.termScales[term]!;
+    if (scale === 1) return `term${term}[outIndex]`;
+    const h = spec.outHeight / scale;
+    const w = spec.outWidth / scale;
+    return `term${term}[((image * COUT + co) * ${u32(h)} + oy / ${u32(scale)}) * ${u32(w)} + ox / ${u32(scale)}]`;
+  };
+  const sumLines = [`      var sum = ${termValue(0)};`];
+  for (let index = 1; index < termCount; index++) sumLines.push(`      sum = sum + ${termValue(index)};`);
+  if (spec.relu) sumLines.push('      sum = max(sum, 0.0);');
+
+  return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation`)}
+
+${declareBindings(directConvBindings(spec))}
+
+const CIN: u32 = ${u32(spec.inChannels)};
+const H: u32 = ${u32(spec.height)};
+const W: u32 = ${u32(spec.width)};
+const W_VEC: u32 = ${u32(Math.ceil(spec.width / 4))};
+const COUT: u32 = ${u32(spec.outChannels)};
+const HO: u32 = ${u32(spec.outHeight)};
+const WO: u32 = ${u32(spec.outWidth)};
+const X_BLOCKS: u32 = ${u32(Math.ceil(spec.outWidth / pixels))};
+const BLOCKS: u32 = ${u32(groups.columnsPerImage)};
+const VIRTUAL_H: i32 = ${spec.height * spec.inputScale};
+const VIRTUAL_W: i32 = ${spec.width * spec.inputScale};
+const THREADS: u32 = ${u32(groups.columnsPerGroup)};
+
+@compute @workgroup_size(${groups.columnsPerGroup})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let block = group.x * THREADS + lid;
+  // No barriers, so the tail's invocations may leave early.
+  if (block >= params.batch * BLOCKS) {
+    return;
+  }
+  let image = block / BLOCKS;
+  let oy = (block % BLOCKS) / X_BLOCKS;
+  let x0 = (block % X_BLOCKS) * ${u32(pixels)};
+  let co0 = group.y * ${u32(channels)};
+  // The input row and column the block's first pixel starts at.
+  let ix0 = i32(x0 * ${u32(stride)});
+${columnSetup.join('\n')}
+${rowSetup.join('\n')}
+
+${declareAccumulators.join('\n')}
+  for (var ci = 0u; ci < CIN; ci = ci + 1u) {
+    let plane = (image * CIN + ci) * H * ${vectors ? 'W_VEC' : 'W'};
+    let weights = (group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)};
+${body.join('\n')}
+  }
+
+  // A bound the compiler cannot see, so the loop stays a loop; it also skips the tail's pixels.
+  let count = min(${u32(pixels)}, WO - x0);
+  for (var j = 0u; j < count; j = j + 1u) {
+${stores.join('\n')}
+${shifts.join('\n')}
+  }
+}
+
+/** The epilogue for four channels of one output pixel: bias, the sum in its original order, ReLU. */
+fn store4(image: u32, oy: u32, ox: u32, co0: u32, accumulated: vec4<f32>) {
+  if (co0 >= COUT) {
+    return;
+  }
+  for (var i = 0u; i < 4u; i = i + 1u) {
+    let co = co0 + i;
+    if (co < COUT) {
+      let outIndex = ((image * COUT + co) * HO + oy) * WO + ox;
+      let own = accumulated[i]${spec.hasBias ? ' + bias[co]' : ''};
+${sumLines.join('\n')}
+      out[outIndex] = sum;
+    }
+  }
+}
+`;
+}
+
+const plus = (n: number) => (n < 0 ? ` - ${-n}` : ` + ${n}`);
+
+function scaled(index: string, spec: ConvKernelSpec): string {
+  return spec.inputScale === 1 ? `u32(${index})` : `u32(${index}) / ${u32(spec.inputScale)}`;
+}

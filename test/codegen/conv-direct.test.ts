@@ -1,0 +1,226 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateWorkgroups, packedElements, usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
+import {
+  chooseDirectTiling,
+  type DirectConvTiling,
+  directConvBindings,
+  directConvWorkgroups,
+  directWeightLayout,
+  generateDirectConvKernel,
+} from '../../compiler/codegen/wgsl/conv-direct.ts';
+import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
+import type { Node } from '../../compiler/ir/graph.ts';
+import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
+import { layOut } from '../../runtime/weights/pack-weights.ts';
+import { randomSource } from '../helpers/random.ts';
+import { relativeError } from '../helpers/relative-error.ts';
+import { runKernel } from '../helpers/run-kernel.ts';
+
+const { tensor: randomTensor } = randomSource(20261127);
+
+const wide: DirectConvTiling = { pixels: 16, channels: 8 };
+const tall: DirectConvTiling = { pixels: 8, channels: 16 };
+
+/** A conv spec whose output size follows from the input, kernel, stride, pad and upsampling. */
+function conv(
+  shape: Pick<ConvKernelSpec, 'inChannels' | 'outChannels' | 'height' | 'width'> & Partial<ConvKernelSpec>,
+): ConvKernelSpec {
+  const base = {
+    kind: 'conv' as const,
+    inputScale: 1,
+    kernel: 3,
+    stride: 1,
+    pad: 1,
+    hasBias: true,
+    termScales: [],
+    selfIndex: 0,
+    relu: false,
+    ...shape,
+  };
+  const size = (n: number) =>
+    Math.floor((n * base.inputScale + 2 * base.pad - base.kernel) / base.stride) + 1;
+  return { ...base, outHeight: size(base.height), outWidth: size(base.width) };
+}
+
+function convNode(spec: ConvKernelSpec): Node {
+  return {
+    id: 0,
+    op: 'fused_conv2d',
+    inputs: [],
+    type: { dtype: 'f32', shape: ['N', spec.outChannels, spec.outHeight, spec.outWidth] },
+    attrs: {
+      kernel: spec.kernel,
+      stride: spec.stride,
+      pad: spec.pad,
+      input_scale: spec.inputScale,
+      relu: spec.relu,
+      self_index: spec.selfIndex,
+      term_scales: spec.termScales,
+    },
+    module: 'test',
+  };
+}
+
+const f32 = (t: Tensor64) => Float32Array.from(t.data);
+
+async function checkAgainstInterpreter(spec: ConvKernelSpec, tiling: DirectConvTiling, batch: number) {
+  const x = randomTensor([batch, spec.inChannels, spec.height, spec.width]);
+  const weight = randomTensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel]);
+  const bias = spec.hasBias
+    ? randomTensor([spec.outChannels])
+    : { shape: [spec.outChannels], data: new Float64Array(spec.outChannels) };
+  const terms = spec.termScales.map((s) =>
+    randomTensor([batch, spec.outChannels, spec.outHeight / s, spec.outWidth / s]),
+  );
+  // The reference sees exactly the float32 values the kernel sees.
+  const rounded = (t: Tensor64): Tensor64 => ({ shape: t.shape, data: Float64Array.from(f32(t)) });
+  const expected = evaluateOp(convNode(spec), [x, weight, bias, ...terms].map(rounded), batch);
+
+  const layout = directWeightLayout(tiling);
+  const packed = new Float32Array(packedElements(weight.shape, layout));
+  layOut(f32(weight), weight.shape, layout, packed);
+  const paddedBias = new Float32Array(packedElements(bias.shape, 'vector'));
+  layOut(f32(bias), bias.shape, 'vector', paddedBias);
+  const data = [
+    new Float32Array(expected.data.length),
+    f32(x),
+    packed,
+    ...(spec.hasBias ? [paddedBias] : []),
+    ...terms.map(f32),
+  ];
+  const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling) }, batch);
+  const actual = await runKernel(
+    generateDirectConvKernel(spec, tiling),
+    directConvBindings(spec),
+    data,
+    batch,
+    groups,
+  );
+  expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+}
+
+describe('the direct conv kernel equals the float64 interpreter (relative error ≤ 1e-5)', () => {
+  const cases: [string, ConvKernelSpec, DirectConvTiling, number][] = [
+    [
+      'odd width (scalar row loads), channels not a multiple of K, two terms, relu',
+      conv({
+        inChannels: 5,
+        outChannels: 13,
+        height: 6,
+        width: 13,
+        termScales: [1],
+        selfIndex: 1,
+        relu: true,
+      }),
+      tall,
+      3,
+    ],
+    [
+      'width a multiple of 4 but not of P (vec4 row loads, guarded tail), no bias',
+      conv({ inChannels: 7, outChannels: 20, height: 5, width: 12, hasBias: false }),
+      wide,
+      1,
+    ],
+    [
+      'terms at 1/2 and 1/4 resolution around the conv, relu',
+      conv({
+        inChannels: 9,
+        outChannels: 16,
+        height: 8,
+        width: 20,
+        termScales: [2, 4],
+        selfIndex: 1,
+        relu: true,
+      }),
+      wide,
+      3,
+    ],
+    [
+      'input read upsampled x2',
+      conv({
+        inChannels: 4,
+        outChannels: 6,
+        height: 3,
+        width: 5,
+        inputScale: 2,
+        termScales: [2],
+        relu: true,
+      }),
+      tall,
+      1,
+    ],
+    [
+      'more than one workgroup per image and a partial last workgroup',
+      conv({ inChannels: 3, outChannels: 8, height: 11, width: 68, termScales: [1] }),
+      wide,
+      3,
+    ],
+    [
+      '1x1 without halo',
+      conv({ inChannels: 6, outChannels: 17, height: 4, width: 9, kernel: 1, pad: 0 }),
+      tall,
+      3,
+    ],
+    [
+      '1x1 input upsampled x4 (a fuse layer)',
+      conv({
+        inChannels: 5,
+        outChannels: 8,
+        height: 2,
+        width: 3,
+        kernel: 1,
+        pad: 0,
+        inputScale: 4,
+        termScales: [1, 4],
+      }),
+      wide,
+      3,
+    ],
+    [
+      '3x3 stride 2, vec4 rows',
+      conv({ inChannels: 6, outChannels: 10, height: 9, width: 16, stride: 2 }),
+      tall,
+      3,
+    ],
+    [
+      '3x3 stride 2, odd width',
+      conv({ inChannels: 4, outChannels: 9, height: 7, width: 11, stride: 2 }),
+      wide,
+      1,
+    ],
+    [
+      '3x3 without padding',
+      conv({ inChannels: 3, outChannels: 5, height: 6, width: 12, pad: 0, relu: true }),
+      tall,
+      3,
+    ],
+  ];
+  for (const [name, spec, tiling, batch] of cases) {
+    it(`${name}: ${spec.inChannels}→${spec.outChannels}, ${spec.height}x${spec.width}, ${tiling.pixels}x${tiling.channels}, batch ${batch}`, () =>
+      checkAgainstInterpreter(spec, tiling, batch));
+  }
+});
+
+describe('the direct-conv weight layouts', () => {
+  it('keep each block of K output channels contiguous per input channel and tap, zero-padded', () => {
+    // Weight [O=3, I=2, 1, 1] with value 10·o + i, in blocks of 8 channels.
+    const values = [0, 1, 10, 11, 20, 21];
+    const packed = new Float32Array(packedElements([3, 2, 1, 1], 'conv-direct-k8'));
+    layOut(values, [3, 2, 1, 1], 'conv-direct-k8', packed);
+    expect([...packed]).toEqual([0, 10, 20, 0, 0, 0, 0, 0, 1, 11, 21, 0, 0, 0, 0, 0]);
+  });
+
+  it('the planner sends 3x3 and 1x1 stride-1 convolutions to the direct kernel, others to the GEMM', () => {
+    const shape = { inChannels: 32, outChannels: 32, height: 64, width: 64 };
+    expect(usesDirectConv(conv(shape))).toBe(true);
+    expect(usesDirectConv(conv({ ...shape, kernel: 1, pad: 0, inputScale: 2 }))).toBe(true);
+    expect(usesDirectConv(conv({ ...shape, stride: 2 }))).toBe(false);
+  });
+
+  it('blocks of 16 pixels unless blocks of 8 waste fewer', () => {
+    const tiling = (width: number) =>
+      chooseDirectTiling(conv({ inChannels: 8, outChannels: 8, height: 4, width }));
+    expect([64, 48, 32, 16, 12].map(tiling)).toEqual(Array(5).fill(wide));
+    expect([24, 8, 6].map(tiling)).toEqual(Array(3).fill(tall));
+  });
+});
