@@ -1,4 +1,4 @@
-import type { ForwardProgram, Manifest } from '../runtime/program.ts';
+import type { ForwardProgram, Manifest, TrainStepProgram } from '../runtime/program.ts';
 import type { CompiledProgram } from '../runtime/program-loader.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { parseSafetensors, type TensorMap } from '../runtime/weights/safetensors.ts';
@@ -45,4 +45,31 @@ export async function fetchWeights(session: ServedSession, manifest: Manifest): 
   if (session.weights === null) return officialInitialWeights(manifest.parameters, session.seed);
   const bytes = new Uint8Array(await (await fetchOk(servedPaths.weights)).arrayBuffer());
   return parseSafetensors(bytes, session.weights);
+}
+
+/**
+ * The training step (backward.ts, bundled by the server), or undefined when the program folder has
+ * none. Asked for first, because a failed import() does not say whether the module was missing.
+ */
+export async function fetchTrainStep(): Promise<TrainStepProgram | undefined> {
+  const head = await fetch(servedPaths.backward, { method: 'HEAD', cache: 'no-store' });
+  if (head.status === 404) return undefined;
+  if (!head.ok)
+    throw new Error(`${servedPaths.backward}: the server answered ${head.status} ${head.statusText}`);
+  const module = (await import(new URL(servedPaths.backward, location.href).href)) as {
+    trainStep?: TrainStepProgram;
+  };
+  if (!module.trainStep) throw new Error(`${servedPaths.backward} does not export a trainStep`);
+  return module.trainStep;
+}
+
+/** A text file of the program folder (config.yaml, graph.svg, …), or undefined when it has none. */
+export async function fetchProgramText(file: string): Promise<string | undefined> {
+  const response = await fetch(`${servedPaths.program}${file}`, { cache: 'no-store' });
+  if (response.status === 404) return undefined;
+  if (!response.ok)
+    throw new Error(
+      `${servedPaths.program}${file}: the server answered ${response.status} ${response.statusText}`,
+    );
+  return response.text();
 }

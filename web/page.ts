@@ -1,17 +1,40 @@
-import { predictSettings, runtimeConfig } from '../runtime/experiment-settings.ts';
+import { predictSettings, type RuntimeConfig, runtimeConfig } from '../runtime/experiment-settings.ts';
+import type { GpuContext } from '../runtime/gpu/adapter.ts';
 import { NoBrowserGpuError, openBrowserGpu } from '../runtime/gpu/browser-adapter.ts';
 import { ForwardRunner } from '../runtime/gpu/forward-runner.ts';
 import { cropFor, type PersonBox, type PredictSettings, predictCrops } from '../runtime/predict.ts';
 import { predictionJson, predictionRecord } from '../runtime/prediction-record.ts';
+import type { TrainStepProgram } from '../runtime/program.ts';
+import type { TrainingConfig } from '../runtime/train/trainer.ts';
+import { packWeights } from '../runtime/weights/pack-weights.ts';
+import { serializeSafetensors, type TensorMap } from '../runtime/weights/safetensors.ts';
 import { decodeImageFile } from './decode-image.ts';
 import { drawPrediction } from './draw-prediction.ts';
-import { fetchProgram, fetchSession, fetchWeights, type PageProgram } from './load-program.ts';
+import { showExperiment } from './experiment-view.ts';
+import {
+  fetchProgram,
+  fetchSession,
+  fetchTrainStep,
+  fetchWeights,
+  type PageProgram,
+} from './load-program.ts';
+import { PageTrainer, syntheticTrainingSet, type TrainingSet } from './page-training.ts';
+import type { ServedSession } from './served-paths.ts';
+import { appendStepRow, optimizerLine, setDownload, stepChartSvg } from './train-panel.ts';
 
 /** `hrnet predict`'s default: joints scoring below it are left out of the skeleton. */
 const drawThreshold = 0.2;
 
 /** What the page is doing, on <body data-state>, for people styling it and for tests waiting on it. */
-type PageState = 'loading' | 'ready' | 'predicting' | 'predicted' | 'no-webgpu' | 'error';
+type PageState =
+  | 'loading'
+  | 'ready'
+  | 'predicting'
+  | 'predicted'
+  | 'training'
+  | 'trained'
+  | 'no-webgpu'
+  | 'error';
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -30,6 +53,19 @@ const page = {
   error: element<HTMLParagraphElement>('error'),
   picture: element<HTMLCanvasElement>('picture'),
   keypoints: element<HTMLPreElement>('keypoints'),
+  steps: element<HTMLInputElement>('steps'),
+  batchSize: element<HTMLInputElement>('batch-size'),
+  figures: element<HTMLInputElement>('figures'),
+  seed: element<HTMLInputElement>('seed'),
+  train: element<HTMLButtonElement>('train'),
+  trainSettings: element<HTMLParagraphElement>('train-settings'),
+  trainStatus: element<HTMLParagraphElement>('train-status'),
+  trainChart: element<HTMLDivElement>('train-chart'),
+  trainLog: element<HTMLTableElement>('train-log'),
+  download: element<HTMLAnchorElement>('download-weights'),
+  summary: element<HTMLTableElement>('summary'),
+  graph: element<HTMLDivElement>('graph'),
+  config: element<HTMLPreElement>('config'),
 };
 
 function setState(state: PageState): void {
@@ -80,11 +116,20 @@ function personBox(text: string): PersonBox | undefined {
   return { x: parts[0]!, y: parts[1]!, width: parts[2]!, height: parts[3]! };
 }
 
-async function prepare(): Promise<{
-  runner: ForwardRunner;
-  program: PageProgram;
-  settings: PredictSettings;
-}> {
+interface Prepared {
+  readonly gpu: GpuContext;
+  readonly session: ServedSession;
+  readonly runner: ForwardRunner;
+  readonly program: PageProgram;
+  readonly config: RuntimeConfig;
+  readonly settings: PredictSettings;
+  /** The weights the page started from (served or initialised); training starts from them. */
+  readonly weights: TensorMap;
+  /** backward.ts, when the program folder has it. */
+  readonly trainStep: TrainStepProgram | undefined;
+}
+
+async function prepare(): Promise<Prepared> {
   const session = await stage('fetch the session', fetchSession);
   page.experiment.textContent = session.experiment;
   const gpu = await stage('open the WebGPU device', () =>
@@ -96,7 +141,8 @@ async function prepare(): Promise<{
   const program = await stage('fetch manifest, forward program and kernels', () =>
     fetchProgram((done, total) => showProgress('fetching kernels', done, total)),
   );
-  const settings = predictSettings(runtimeConfig(program.manifest));
+  const config = runtimeConfig(program.manifest);
+  const settings = predictSettings(config);
   const weights = await stage(
     session.weights === null
       ? `initialise weights (official init, seed ${session.seed})`
@@ -106,10 +152,11 @@ async function prepare(): Promise<{
   const runner = await stage('prepare pipelines and upload weights', () =>
     ForwardRunner.forCompiled(gpu, program, weights),
   );
-  return { runner, program, settings };
+  const trainStep = await stage('fetch the training step', fetchTrainStep);
+  return { gpu, session, runner, program, config, settings, weights, trainStep };
 }
 
-async function predict(file: File, prepared: Awaited<ReturnType<typeof prepare>>): Promise<void> {
+async function predict(file: File, prepared: Prepared): Promise<void> {
   const { runner, program, settings } = prepared;
   const box = personBox(page.box.value);
   const image = await stage(`decode ${file.name}`, () => decodeImageFile(file));
@@ -143,8 +190,72 @@ async function predict(file: File, prepared: Awaited<ReturnType<typeof prepare>>
   page.keypoints.hidden = false;
 }
 
+/** A whole number from a training input, within its min and max. */
+function wholeNumber(input: HTMLInputElement, what: string): number {
+  const n = Number(input.value);
+  const low = Number(input.min);
+  const high = Number(input.max);
+  if (!Number.isInteger(n) || n < low || n > high)
+    throw new Error(`${what}: expected a whole number from ${low} to ${high}`);
+  return n;
+}
+
+/** The training the page has done so far: later runs continue it (weights and optimizer moments). */
+interface Training {
+  trainer?: PageTrainer;
+  set?: TrainingSet;
+}
+
+/**
+ * Trains the loaded model for the steps asked, charting each step, then makes predictions use the
+ * trained weights and offers them as a safetensors download (parameters and running statistics by
+ * official names, as `hrnet train` writes final_state.safetensors).
+ */
+async function train(prepared: Prepared, training: Training): Promise<void> {
+  const { gpu, program, config, runner } = prepared;
+  const steps = wholeNumber(page.steps, 'steps');
+  const batchSize = wholeNumber(page.batchSize, 'batch size');
+  const figures = wholeNumber(page.figures, 'figures');
+  const seed = wholeNumber(page.seed, 'seed');
+  if (batchSize > figures) throw new Error(`batch size ${batchSize} is more than the ${figures} figures`);
+  training.trainer ??= await stage(
+    `prepare the training pipelines (${prepared.trainStep!.dispatches.length} dispatches)`,
+    () => PageTrainer.create(gpu, prepared.trainStep!, program.kernels, config, prepared.weights),
+  );
+  const trainer = training.trainer;
+  trainer.checkBatch(batchSize);
+  if (training.set?.seed !== seed || training.set.figures !== figures)
+    training.set = await stage(`draw ${figures} synthetic figures (seed ${seed})`, async () =>
+      syntheticTrainingSet(config, figures, seed),
+    );
+  const set = training.set;
+  const experiment = program.manifest.experiment;
+  const before = trainer.steps.length;
+  await stage(`train ${steps} steps of ${batchSize}`, () =>
+    trainer.train(set, steps, batchSize, (record) => {
+      appendStepRow(page.trainLog, record);
+      page.trainChart.innerHTML = stepChartSvg(trainer.steps, experiment);
+      page.trainStatus.textContent = `Step ${record.step}: loss ${record.loss.toExponential(4)}, training accuracy ${record.accuracy.toFixed(3)}, ${record.imagesPerSecond.toFixed(2)} images/s`;
+      showProgress('training', record.step - before, steps);
+    }),
+  );
+  const state = await stage('read the trained weights', () => trainer.readState());
+  const { weights } = program.manifest;
+  runner.updateWeights(packWeights(weights.entries, weights.bytes, state));
+  const total = trainer.optimizerSteps;
+  setDownload(
+    page.download,
+    serializeSafetensors(state, { format: 'pt', steps: String(total) }),
+    `${experiment}-trained-${total}-steps.safetensors`,
+    `Download weights (${total} steps, safetensors)`,
+  );
+  page.progressLabel.textContent = `Trained ${total} steps; predictions use the trained weights`;
+}
+
 async function main(): Promise<void> {
-  let prepared: Awaited<ReturnType<typeof prepare>>;
+  // Independent of the GPU: shown even where the page cannot run the program.
+  showExperiment(page).catch((error) => showError(error));
+  let prepared: Prepared;
   try {
     prepared = await prepare();
   } catch (error) {
@@ -160,18 +271,48 @@ async function main(): Promise<void> {
   page.progressLabel.textContent = 'Ready';
   page.image.disabled = false;
   setState('ready');
+  const busy = (on: boolean) => {
+    page.image.disabled = on;
+    page.train.disabled = on || !prepared.trainStep;
+  };
   page.image.addEventListener('change', async () => {
     const file = page.image.files?.[0];
     if (!file) return;
     page.error.hidden = true;
     page.keypoints.textContent = '';
     setState('predicting');
+    busy(true);
     try {
       await predict(file, prepared);
       setState('predicted');
     } catch (error) {
       showError(error);
       setState('error');
+    } finally {
+      busy(false);
+    }
+  });
+  if (!prepared.trainStep) {
+    page.trainSettings.textContent =
+      'The program folder has no backward.ts, so the page cannot train; recompile with --emit including backward.';
+    page.trainSettings.classList.add('missing');
+    return;
+  }
+  page.trainSettings.textContent = optimizerLine(prepared.config as TrainingConfig);
+  page.train.disabled = false;
+  const training: Training = {};
+  page.train.addEventListener('click', async () => {
+    page.error.hidden = true;
+    setState('training');
+    busy(true);
+    try {
+      await train(prepared, training);
+      setState('trained');
+    } catch (error) {
+      showError(error);
+      setState('error');
+    } finally {
+      busy(false);
     }
   });
 }

@@ -7,6 +7,8 @@ export const servedPaths = {
   script: '/page.js',
   /** OUT/<exp>/forward.ts, bundled for the browser. */
   forward: '/forward.js',
+  /** OUT/<exp>/backward.ts (the training step), bundled for the browser; absent when not compiled. */
+  backward: '/backward.js',
   session: '/session.json',
   weights: '/weights.safetensors',
   /** Files of the compiled program folder (manifest.json, kernels/*.wgsl, graph.svg, …). */

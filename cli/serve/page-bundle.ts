@@ -70,3 +70,8 @@ export function bundlePage(): Promise<string> {
 export function bundleForwardProgram(forwardTs: string): Promise<string> {
   return bundle(forwardTs);
 }
+
+/** A compiled program's backward.ts as a browser module exporting `trainStep`. */
+export function bundleTrainStep(backwardTs: string): Promise<string> {
+  return bundle(backwardTs);
+}

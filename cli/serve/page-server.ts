@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join } from 'node:path';
 import { UserError } from '../../common/user-error.ts';
 import { type ServedSession, servedPaths } from '../../web/served-paths.ts';
 import { confinedFile } from './confined-path.ts';
-import { bundleForwardProgram, bundlePage, pageHtml } from './page-bundle.ts';
+import { bundleForwardProgram, bundlePage, bundleTrainStep, pageHtml } from './page-bundle.ts';
 
 export interface PageServerOptions {
   /** OUT/<exp>, the folder hrnetc wrote. */
@@ -43,7 +43,8 @@ const loopbackHosts = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /**
  * Serves the page and one compiled program: the page's HTML and script (bundled now, from web/),
- * the program's forward.ts bundled for the browser, the weights, and the program folder's own files.
+ * the program's forward.ts and backward.ts bundled for the browser, the weights, and the program
+ * folder's own files.
  * Nothing outside that folder is reachable (see confinedFile). On a loopback address, requests must
  * name a loopback host, so a web page that rebinds its DNS name to 127.0.0.1 cannot read the files.
  */
@@ -60,6 +61,10 @@ export async function startPageServer(options: PageServerOptions): Promise<PageS
     ],
     [servedPaths.session, { type: contentTypes['.json']!, body: JSON.stringify(options.session) }],
   ]);
+  // Without backward.ts (compiled with --emit forward only) the page predicts but cannot train.
+  const backwardTs = join(options.programDirectory, 'backward.ts');
+  if (existsSync(backwardTs))
+    routes.set(servedPaths.backward, { type: contentTypes['.js']!, body: await bundleTrainStep(backwardTs) });
   if (options.weights)
     routes.set(servedPaths.weights, { type: contentTypes['.safetensors']!, body: options.weights });
 

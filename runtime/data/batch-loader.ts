@@ -1,24 +1,13 @@
 import { Worker } from 'node:worker_threads';
-import { Prng } from '../../common/prng.ts';
 import { UserError } from '../../common/user-error.ts';
 import { readImage } from '../image/image.ts';
-import { type AugmentationSettings, drawAugmentation, identityAugmentation } from './augmentation.ts';
+import type { AugmentationSettings } from './augmentation.ts';
+import { type Batch, batchOf, epochOrder, itemAugmentation } from './batch.ts';
 import type { ItemRequest, ItemResponse } from './item-messages.ts';
 import { type ItemSettings, type PreparedItem, prepareItem } from './joints-dataset.ts';
 import type { Sample } from './sample.ts';
 
-/** A batch in the layout of the network and the loss, with what each item was made from. */
-export interface Batch {
-  /** B × 3 × H × W. */
-  readonly input: Float32Array;
-  /** B × J × h × w. */
-  readonly target: Float32Array;
-  /** B × J. */
-  readonly targetWeight: Float32Array;
-  /** Indices into the sample list. */
-  readonly indices: readonly number[];
-  readonly items: readonly Omit<PreparedItem, 'input' | 'target' | 'targetWeight'>[];
-}
+export { type Batch, epochOrder } from './batch.ts';
 
 export interface LoaderOptions {
   readonly samples: readonly Sample[];
@@ -34,26 +23,6 @@ export interface LoaderOptions {
   readonly workers: number;
   /** Batches prepared ahead of the one being used. */
   readonly prefetch?: number;
-}
-
-/** A stream of per-epoch, per-item random streams: reproducible whatever order the workers finish in. */
-function itemSeed(seed: number, epoch: number, index: number): number {
-  let h = Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) >>> 0;
-  h = Math.imul(h ^ epoch, 0x85ebca6b) >>> 0;
-  h = Math.imul(h ^ index, 0xc2b2ae35) >>> 0;
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** The official sample order: a seeded Fisher–Yates shuffle per epoch, or the file order. */
-export function epochOrder(count: number, shuffle: boolean, seed: number, epoch: number): number[] {
-  const order = Array.from({ length: count }, (_, i) => i);
-  if (!shuffle) return order;
-  const prng = new Prng(itemSeed(seed, epoch, 0xffffffff));
-  for (let i = count - 1; i > 0; i--) {
-    const j = Math.floor(prng.next() * (i + 1));
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return order;
 }
 
 /**
@@ -111,10 +80,13 @@ export class BatchLoader {
   private prepare(index: number, epoch: number): Promise<PreparedItem> {
     const { samples, augment, seed, itemSettings, augmentationSettings } = this.options;
     const sample = samples[index]!;
-    const augmentation =
-      augment && augmentationSettings
-        ? drawAugmentation(sample, augmentationSettings, new Prng(itemSeed(seed, epoch, index)))
-        : identityAugmentation(sample);
+    const augmentation = itemAugmentation(
+      sample,
+      index,
+      epoch,
+      seed,
+      augment ? augmentationSettings : undefined,
+    );
     if (this.workers.length === 0) {
       return Promise.resolve().then(() =>
         prepareItem(readImage(sample.image), sample, augmentation, itemSettings),
@@ -131,20 +103,7 @@ export class BatchLoader {
   }
 
   private async assemble(indices: number[], epoch: number): Promise<Batch> {
-    const items = await Promise.all(indices.map((i) => this.prepare(i, epoch)));
-    const concat = (pick: (item: PreparedItem) => Float32Array) => {
-      const size = pick(items[0]!).length;
-      const out = new Float32Array(size * items.length);
-      for (const [k, item] of items.entries()) out.set(pick(item), k * size);
-      return out;
-    };
-    return {
-      input: concat((i) => i.input),
-      target: concat((i) => i.target),
-      targetWeight: concat((i) => i.targetWeight),
-      indices,
-      items: items.map(({ input: _i, target: _t, targetWeight: _w, ...rest }) => rest),
-    };
+    return batchOf(await Promise.all(indices.map((i) => this.prepare(i, epoch))), indices);
   }
 
   /** The batches of one epoch, in order, prepared `prefetch` batches ahead. */

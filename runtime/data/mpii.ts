@@ -3,18 +3,11 @@ import { extname, join } from 'node:path';
 import { UserError } from '../../common/user-error.ts';
 import type { MpiiGroundTruth } from '../eval/mpii-pckh.ts';
 import { type MatValue, readMatFile } from '../io/mat-file.ts';
-import type { Point } from '../pose/affine.ts';
+import { type MpiiAnnotation, mpiiSample } from './mpii-sample.ts';
 import { JsonChecker, jsonIndex, jsonKey, readJson } from './read-json.ts';
 import type { Sample } from './sample.ts';
 
-/** One entry of the official MPII annot/<set>.json (1-based Matlab coordinates). */
-export interface MpiiAnnotation {
-  readonly image: string;
-  readonly center: readonly [number, number];
-  readonly scale: number;
-  readonly joints?: readonly (readonly [number, number])[];
-  readonly joints_vis?: readonly number[];
-}
+export type { MpiiAnnotation } from './mpii-sample.ts';
 
 /**
  * Checks an MPII annot/<set>.json as the official MPIIDataset._get_db reads it: a non-empty list of
@@ -48,23 +41,7 @@ export function loadMpiiSamples(root: string, imageSet: string): Sample[] {
   const path = join(root, 'annot', `${imageSet}.json`);
   const withJoints = imageSet !== 'test';
   const annotations = checkMpiiAnnotations(readJson(path, 'MPII annotations'), path, withJoints);
-  return annotations.map((a) => {
-    let center: Point = [a.center[0], a.center[1]];
-    let scale: Point = [a.scale, a.scale];
-    if (center[0] !== -1) {
-      center = [center[0], center[1] + 15 * scale[1]];
-      scale = [scale[0] * 1.25, scale[1] * 1.25];
-    }
-    center = [center[0] - 1, center[1] - 1];
-    const joints: Point[] = [];
-    const visibility: number[] = [];
-    for (let j = 0; j < 16; j++) {
-      const joint = withJoints ? a.joints![j]! : undefined;
-      joints.push(joint ? [joint[0] - 1, joint[1] - 1] : [0, 0]);
-      visibility.push(withJoints ? a.joints_vis![j]! : 0);
-    }
-    return { image: join(root, 'images', a.image), center, scale, joints, visibility, score: 1 };
-  });
+  return annotations.map((a) => mpiiSample(a, join(root, 'images', a.image), withJoints));
 }
 
 /**

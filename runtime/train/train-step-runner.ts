@@ -275,7 +275,7 @@ export class TrainStepRunner {
     return groups;
   }
 
-  private hyperparameters(lr: number): Float32Array {
+  private hyperparameters(lr: number): Float32Array<ArrayBuffer> {
     const t = this.steps;
     const values = new Float32Array(this.program.optimizer.hyperValues);
     if (this.optimizer.kind === 'adam') {
@@ -338,7 +338,7 @@ export class TrainStepRunner {
       device.queue.writeBuffer(
         arena,
         tensor(id).offset * count,
-        data.buffer instanceof ArrayBuffer ? data : new Float32Array(data),
+        data.buffer instanceof ArrayBuffer ? (data as Float32Array<ArrayBuffer>) : new Float32Array(data),
       );
     }
     this.steps++;
