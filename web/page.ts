@@ -2,6 +2,7 @@ import { predictSettings, type RuntimeConfig, runtimeConfig } from '../runtime/e
 import type { GpuContext } from '../runtime/gpu/adapter.ts';
 import { NoBrowserGpuError, openBrowserGpu } from '../runtime/gpu/browser-adapter.ts';
 import { ForwardRunner } from '../runtime/gpu/forward-runner.ts';
+import type { RgbImage } from '../runtime/image/rgb-image.ts';
 import { cropFor, type PersonBox, type PredictSettings, predictCrops } from '../runtime/predict.ts';
 import { predictionJson, predictionRecord } from '../runtime/prediction-record.ts';
 import type { TrainStepProgram } from '../runtime/program.ts';
@@ -21,6 +22,7 @@ import {
 import { PageTrainer, syntheticTrainingSet, type TrainingSet } from './page-training.ts';
 import type { ServedSession } from './served-paths.ts';
 import { appendStepRow, optimizerLine, setDownload, stepChartSvg } from './train-panel.ts';
+import { FrameRate, Webcam } from './webcam.ts';
 
 /** `hrnet predict`'s default: joints scoring below it are left out of the skeleton. */
 const drawThreshold = 0.2;
@@ -31,6 +33,7 @@ type PageState =
   | 'ready'
   | 'predicting'
   | 'predicted'
+  | 'webcam'
   | 'training'
   | 'trained'
   | 'no-webgpu'
@@ -50,6 +53,9 @@ const page = {
   stages: element<HTMLOListElement>('stages'),
   image: element<HTMLInputElement>('image'),
   box: element<HTMLInputElement>('box'),
+  webcam: element<HTMLButtonElement>('webcam'),
+  // Never shown: frames are drawn with their skeleton on #picture. Muted, without sound, so no captions.
+  video: Object.assign(document.createElement('video'), { playsInline: true, muted: true }),
   error: element<HTMLParagraphElement>('error'),
   picture: element<HTMLCanvasElement>('picture'),
   keypoints: element<HTMLPreElement>('keypoints'),
@@ -156,10 +162,19 @@ async function prepare(): Promise<Prepared> {
   return { gpu, session, runner, program, config, settings, weights, trainStep };
 }
 
-async function predict(file: File, prepared: Prepared): Promise<void> {
+/**
+ * Predicts on one image as `hrnet predict` does, and shows it: the skeleton over the picture with the
+ * forward time (and the frame rate for the webcam), and the JSON record as the text of #keypoints.
+ */
+async function predictAndShow(
+  prepared: Prepared,
+  name: string,
+  image: RgbImage,
+  picture: CanvasImageSource & { width: number; height: number },
+  frameRate?: number,
+): Promise<void> {
   const { runner, program, settings } = prepared;
   const box = personBox(page.box.value);
-  const image = await stage(`decode ${file.name}`, () => decodeImageFile(file));
   let forwardMs = 0;
   // The forward alone (both passes when FLIP_TEST), without the crop and decoding around it.
   const timed = {
@@ -170,24 +185,56 @@ async function predict(file: File, prepared: Prepared): Promise<void> {
       return output;
     },
   };
-  const [prediction] = await stage('predict (crop, normalise, forward, flip test, decode)', () =>
-    predictCrops(timed, [{ image, ...cropFor(image, box, settings) }], settings),
-  );
+  const crop = { image, ...cropFor(image, box, settings) };
+  const [prediction] =
+    frameRate === undefined
+      ? await stage('predict (crop, normalise, forward, flip test, decode)', () =>
+          predictCrops(timed, [crop], settings),
+        )
+      : await predictCrops(timed, [crop], settings);
   const record = predictionRecord(
-    { name: file.name, width: image.width, height: image.height },
+    { name, width: image.width, height: image.height },
     program.manifest.experiment,
     settings,
     prediction!,
   );
-  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-  drawPrediction(page.picture, bitmap, prediction!.joints, settings.joints, {
+  const rate = frameRate === undefined ? '' : `, ${frameRate.toFixed(2)} frames/s`;
+  drawPrediction(page.picture, picture, prediction!.joints, settings.joints, {
     threshold: drawThreshold,
-    caption: `${file.name}: forward ${formatMs(forwardMs)}${settings.flipTest ? ' (with the flipped image)' : ''}`,
+    caption: `${name}: forward ${formatMs(forwardMs)}${settings.flipTest ? ' (with the flipped image)' : ''}${rate}`,
   });
-  bitmap.close();
   page.picture.hidden = false;
   page.keypoints.textContent = predictionJson(record);
   page.keypoints.hidden = false;
+}
+
+async function predict(file: File, prepared: Prepared): Promise<void> {
+  const image = await stage(`decode ${file.name}`, () => decodeImageFile(file));
+  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+  try {
+    await predictAndShow(prepared, file.name, image, bitmap);
+  } finally {
+    bitmap.close();
+  }
+}
+
+/**
+ * Predicts on camera frames until stopped, one frame at a time (each JSON record is named `webcam`);
+ * `running()` is asked before each frame.
+ */
+async function predictWebcam(prepared: Prepared, running: () => boolean): Promise<void> {
+  const camera = await Webcam.open(page.video);
+  const rate = new FrameRate();
+  try {
+    while (running()) {
+      const { image, picture } = camera.frame();
+      const fps = rate.tick(performance.now());
+      await predictAndShow(prepared, 'webcam', image, picture, fps);
+      page.webcam.dataset.frames = String(Number(page.webcam.dataset.frames ?? 0) + 1);
+    }
+  } finally {
+    camera.close();
+  }
 }
 
 /** A whole number from a training input, within its min and max. */
@@ -270,11 +317,37 @@ async function main(): Promise<void> {
   }
   page.progressLabel.textContent = 'Ready';
   page.image.disabled = false;
+  page.webcam.disabled = false;
   setState('ready');
+  let webcamOn = false;
   const busy = (on: boolean) => {
     page.image.disabled = on;
+    page.webcam.disabled = on && !webcamOn;
     page.train.disabled = on || !prepared.trainStep;
   };
+  page.webcam.addEventListener('click', async () => {
+    if (webcamOn) {
+      webcamOn = false;
+      return;
+    }
+    webcamOn = true;
+    page.error.hidden = true;
+    page.webcam.textContent = 'Stop webcam';
+    page.webcam.dataset.frames = '0';
+    setState('webcam');
+    busy(true);
+    try {
+      await predictWebcam(prepared, () => webcamOn);
+      setState('predicted');
+    } catch (error) {
+      showError(error);
+      setState('error');
+    } finally {
+      webcamOn = false;
+      page.webcam.textContent = 'Start webcam';
+      busy(false);
+    }
+  });
   page.image.addEventListener('change', async () => {
     const file = page.image.files?.[0];
     if (!file) return;

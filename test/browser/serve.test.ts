@@ -28,6 +28,9 @@ const webgpuFlags = [
   '--enable-features=Vulkan',
   '--use-angle=swiftshader',
   '--use-webgpu-adapter=swiftshader',
+  // Chromium's built-in test camera (a moving pattern), granted without a prompt.
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
 ];
 
 interface Served {
@@ -281,6 +284,37 @@ describe('hrnet serve: the page predicts in chromium as hrnet predict does in No
     expect(fromPage.image).toBe('figure.jpg');
     expectSamePrediction(fromPage, fromNode);
     expect(Math.max(...fromNode.joints.map((j) => j.score))).toBeGreaterThan(0.01);
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('predicts on webcam frames one after another, with the frame rate, until stopped', async () => {
+    await page.click('#webcam');
+    await page.waitForFunction("Number(document.getElementById('webcam').dataset.frames) >= 2", {
+      timeout: 900_000,
+    });
+    expect(await state(page), await text(page, '#error')).toBe('webcam');
+    expect(await text(page, '#webcam')).toBe('Stop webcam');
+    const record = JSON.parse(await text(page, '#keypoints')) as PredictionRecord & {
+      width: number;
+      height: number;
+    };
+    expect(record.image).toBe('webcam');
+    expect([record.width, record.height]).toEqual([640, 480]);
+    expect(record.joints).toHaveLength(16);
+    for (const joint of record.joints) {
+      // The crop is the whole frame made square (the model's aspect) and enlarged ×1.25: 800×800
+      // about the frame's centre, so a joint may lie outside the frame but not outside the crop.
+      expect(Math.abs(joint.x - 320)).toBeLessThanOrEqual(400);
+      expect(Math.abs(joint.y - 240)).toBeLessThanOrEqual(400);
+      expect(Number.isFinite(joint.score)).toBe(true);
+    }
+    await page.screenshot({ path: join(screenshots, 'serve-webcam.png'), fullPage: true });
+    await page.click('#webcam');
+    await page.waitForSelector('body[data-state="predicted"], body[data-state="error"]', {
+      timeout: 900_000,
+    });
+    expect(await state(page), await text(page, '#error')).toBe('predicted');
+    expect(await text(page, '#webcam')).toBe('Start webcam');
     expect(pageErrors).toEqual([]);
   });
 
