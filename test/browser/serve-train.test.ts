@@ -1,8 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../common/prng.ts';
 import { encodePng, readImage } from '../../runtime/image/image.ts';
@@ -12,55 +11,18 @@ import { officialInitialWeights } from '../../runtime/weights/init-weights.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
-const screenshots = join(root, '.test-output', 'browser');
-const chromium = '/usr/bin/chromium';
-
-/** As in serve.test.ts: SwiftShader's WebGPU in headless chromium, without a sandbox (CI runs as root). */
-const webgpuFlags = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-];
+import { launch, newPage, screenshots, serve, state, text } from './page-harness.ts';
 
 /** Steps short enough for SwiftShader, long enough for the loss to move. */
 const run = { steps: 6, batchSize: 4, figures: 4, seed: 7 } as const;
 
-async function serve(args: readonly string[]): Promise<{ process: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(root, 'bin/hrnet.js'), 'serve', ...args, '--port', '0'], {
-    cwd: root,
-    env: { ...process.env, FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).once('line', resolve);
-    child.once('exit', (code) =>
-      reject(new Error(`hrnet serve exited with ${code} before its URL: ${stderr}`)),
-    );
-  });
-  return { process: child, url };
-}
-
 async function openPage(browser: Browser, url: string, errors: string[]): Promise<Page> {
-  const page = await browser.newPage();
+  const page = await newPage(browser, errors);
   await page.setViewport({ width: 1100, height: 900 });
-  page.on('pageerror', (error) => errors.push(String(error)));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
   await page.goto(url);
   await page.waitForSelector('body:not([data-state="loading"])', { timeout: 900_000 });
   return page;
 }
-
-const state = (page: Page) => page.$eval('body', (body) => body.dataset.state);
-const text = (page: Page, selector: string) => page.$eval(selector, (element) => element.textContent ?? '');
 
 /** Fills the training inputs and presses Train; resolves with each step's loss once it has finished. */
 async function trainInPage(page: Page): Promise<{ losses: number[]; seconds: number }> {
@@ -297,15 +259,3 @@ describe('hrnet serve: the page trains on generated figures and shows the experi
     expect(pageErrors).toEqual([]);
   });
 });
-
-async function launch(): Promise<Browser> {
-  // Never a skip: without chromium this suite fails, naming the setup script.
-  if (!existsSync(chromium))
-    throw new Error(`${chromium} is missing; run \`bash scripts/setup-system.sh\` (installs chromium)`);
-  return puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', ...webgpuFlags],
-    protocolTimeout: 900_000,
-  });
-}

@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { basename, dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
-import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodePng, readImage } from '../../runtime/image/image.ts';
 import type { PredictionRecord } from '../../runtime/prediction-record.ts';
@@ -12,53 +11,17 @@ import { runCli } from '../cli/run-cli.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testWeights } from '../helpers/test-weights.ts';
-
-const root = new URL('../../', import.meta.url).pathname;
-const screenshots = join(root, '.test-output', 'browser');
-const chromium = '/usr/bin/chromium';
-
-/**
- * WebGPU on a machine without a GPU: Debian's chromium exposes no WebGPU adapter by default on Linux;
- * --enable-unsafe-webgpu lifts that, and these flags make it SwiftShader, the software Vulkan driver
- * chromium ships (lavapipe through VK_ICD_FILENAMES is ignored: chromium still picks SwiftShader).
- * --no-sandbox because CI runs as root, where chromium's sandbox refuses to start.
- */
-const webgpuFlags = [
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-angle=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  // Chromium's built-in test camera (a moving pattern), granted without a prompt.
-  '--use-fake-device-for-media-stream',
-  '--use-fake-ui-for-media-stream',
-];
-
-interface Served {
-  readonly process: ChildProcess;
-  readonly url: string;
-  readonly stderr: () => string;
-}
-
-/** `hrnet serve … --port 0`, resolved once it has printed its URL (its first stdout line). */
-async function serve(args: readonly string[]): Promise<Served> {
-  const child = spawn(process.execPath, [join(root, 'bin/hrnet.js'), 'serve', ...args, '--port', '0'], {
-    cwd: root,
-    env: { ...process.env, FORCE_COLOR: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const lines = createInterface({ input: child.stdout! });
-  const url = await new Promise<string>((resolve, reject) => {
-    lines.once('line', resolve);
-    child.once('exit', (code) =>
-      reject(new Error(`hrnet serve exited with ${code} before its URL: ${stderr}`)),
-    );
-  });
-  return { process: child, url, stderr: () => stderr };
-}
+import {
+  launch,
+  newPage,
+  root,
+  type Served,
+  screenshots,
+  serve,
+  state,
+  text,
+  webgpuFlags,
+} from './page-harness.ts';
 
 /** A GET with the path sent exactly as given (no client-side normalisation of '..' or escapes). */
 function rawGet(url: string, path: string, host?: string): Promise<{ status: number; body: string }> {
@@ -84,39 +47,15 @@ function stopped(child: ChildProcess): Promise<{ code: number | null; signal: No
   });
 }
 
-async function launch(flags: readonly string[]): Promise<Browser> {
-  // Never a skip: without chromium this suite fails, naming the setup script.
-  if (!existsSync(chromium))
-    throw new Error(`${chromium} is missing; run \`bash scripts/setup-system.sh\` (installs chromium)`);
-  return puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ['--no-sandbox', ...flags],
-    protocolTimeout: 900_000,
-  });
-}
-
 /** Opens the page and waits until it has prepared its pipelines (or failed to). */
 async function openPage(browser: Browser, url: string, errors: string[], name: string): Promise<Page> {
-  const page = await browser.newPage();
-  page.on('pageerror', (error) => errors.push(String(error)));
-  page.on('console', (message) => {
-    if (message.type() === 'error') errors.push(message.text());
-  });
+  const page = await newPage(browser, errors);
   await page.goto(url);
   // While it prepares (a minute on SwiftShader), the stages so far and the progress bar.
   await page.waitForSelector('#stages li', { timeout: 60_000 });
   await page.screenshot({ path: join(screenshots, `${name}-loading.png`), fullPage: true });
   await page.waitForSelector('body:not([data-state="loading"])', { timeout: 900_000 });
   return page;
-}
-
-async function state(page: Page): Promise<string | undefined> {
-  return page.$eval('body', (body) => body.dataset.state);
-}
-
-async function text(page: Page, selector: string): Promise<string> {
-  return page.$eval(selector, (element) => element.textContent ?? '');
 }
 
 /** Uploads `image` through the page's one file input and returns what #keypoints then holds. */
