@@ -1,5 +1,6 @@
 import type { WeightLayout } from '../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bindings.ts';
+import { convEpilogueSum } from './conv-epilogue.ts';
 import { type ConvKernelSpec, convBindings, describeConv } from './conv-gemm.ts';
 
 export interface DirectConvTiling {
@@ -153,19 +154,7 @@ export function generateDirectConvKernel(
     pixelList.slice(1).map((j) => `    acc${g}_${j - 1} = acc${g}_${j};`),
   );
 
-  const termCount = spec.termScales.length + 1;
-  const termValue = (index: number): string => {
-    if (index === spec.selfIndex) return 'own';
-    const term = index < spec.selfIndex ? index : index - 1;
-    const scale = spec.termScales[term]!;
-    if (scale === 1) return `term${term}[outIndex]`;
-    const h = spec.outHeight / scale;
-    const w = spec.outWidth / scale;
-    return `term${term}[((image * COUT + co) * ${u32(h)} + oy / ${u32(scale)}) * ${u32(w)} + ox / ${u32(scale)}]`;
-  };
-  const sumLines = [`      var sum = ${termValue(0)};`];
-  for (let index = 1; index < termCount; index++) sumLines.push(`      sum = sum + ${termValue(index)};`);
-  if (spec.relu) sumLines.push('      sum = max(sum, 0.0);');
+  const sumLines = convEpilogueSum(spec, '      ');
 
   return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation`)}
 

@@ -1,4 +1,5 @@
 import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bindings.ts';
+import { convEpilogueSum } from './conv-epilogue.ts';
 
 /** Everything a convolution kernel is specialised on. Shapes are per image; the batch is a uniform. */
 export interface ConvKernelSpec {
@@ -113,19 +114,7 @@ export function generateConvKernel(spec: ConvKernelSpec): string {
         `  store(n0 + tn * ${u32(t.perThreadN)} + ${u32(j)}, m0 + tm * 4u + ${u32(i)}, acc${j}.${'xyzw'[i]}, columns);`,
     ),
   );
-  const termCount = spec.termScales.length + 1;
-  const termValue = (index: number): string => {
-    if (index === spec.selfIndex) return 'own';
-    const term = index < spec.selfIndex ? index : index - 1;
-    const scale = spec.termScales[term]!;
-    if (scale === 1) return `term${term}[outIndex]`;
-    const h = spec.outHeight / scale;
-    const w = spec.outWidth / scale;
-    return `term${term}[((image * COUT + co) * ${u32(h)} + oy / ${u32(scale)}) * ${u32(w)} + ox / ${u32(scale)}]`;
-  };
-  const sumLines = [`  var sum = ${termValue(0)};`];
-  for (let index = 1; index < termCount; index++) sumLines.push(`  sum = sum + ${termValue(index)};`);
-  if (spec.relu) sumLines.push('  sum = max(sum, 0.0);');
+  const sumLines = convEpilogueSum(spec, '  ');
 
   return `${generatorHeader('compiler/codegen/wgsl/conv-gemm.ts', describeConv(spec))}
 
