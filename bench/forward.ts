@@ -1,21 +1,17 @@
 /**
  * bench/forward: whole-forward and per-kernel times for the tiny model, W32 256x192 and W32 256x256 at
  * batch 1 and 8 on the available adapter, with achieved GFLOP/s, waiting for results both ways the
- * runtime can (awaiting mapAsync at once, or sleeping first). Run: npm run bench:forward [-- --quick]
+ * runtime can (awaiting mapAsync at once, or sleeping first), the dispatches per forward and the host
+ * time spent recording and submitting them. Kernels are chosen as `hrnet forward` chooses them on this
+ * adapter, or by a tuning file: npm run bench:forward [-- --quick] [-- --tuning OUT/<exp>/tuning.json]
  */
 
-import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
-import { planKernels } from '../compiler/codegen/kernel-plan.ts';
-import { loadExperiment } from '../compiler/config/load-experiment.ts';
 import type { Node } from '../compiler/ir/graph.ts';
 import { summarize } from '../compiler/ir/summary.ts';
-import { inferencePasses } from '../compiler/passes/inference-passes.ts';
-import { runPasses } from '../compiler/passes/pass.ts';
-import { lowerExperiment } from '../compiler/pipeline.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
-import { ForwardRunner, type WaitMode } from '../runtime/gpu/forward-runner.ts';
-import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
-import { packWeights } from '../runtime/weights/pack-weights.ts';
+import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
+import { describeKernelChoice } from '../runtime/kernel-choice.ts';
+import { benchForward, tuningArgument } from './compiled-forward.ts';
 
 const quick = process.argv.includes('--quick');
 const cases: { experiment: string; batches: number[] }[] = quick
@@ -29,26 +25,35 @@ const cases: { experiment: string; batches: number[] }[] = quick
 const gpu = await openGpu();
 console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);
 const rows: string[][] = [
-  ['experiment', 'batch', 'GFLOP/batch', 'wait', 'ms (median of 3)', 'GFLOP/s', 'img/s'],
+  [
+    'experiment',
+    'batch',
+    'GFLOP/batch',
+    'wait',
+    'ms (median of 3)',
+    'GFLOP/s',
+    'img/s',
+    'dispatches',
+    'host ms',
+  ],
 ];
 const kernelRows: string[][] = [];
 
+const tuning = tuningArgument(process.argv);
 for (const { experiment, batches } of cases) {
-  const loaded = loadExperiment(experiment);
-  if (!loaded.ok) throw new Error(`invalid ${experiment}`);
-  const lowered = lowerExperiment(loaded.experiment);
-  if (!lowered.ok) throw new Error(lowered.message);
-  const graph = runPasses(lowered.graph, inferencePasses).graph;
-  const program = planKernels(graph);
-  const macs = summarize(lowered.graph).macs;
+  const {
+    name,
+    graph: source,
+    planned: graph,
+    program,
+    chosen,
+    runner,
+  } = await benchForward(gpu, experiment, tuning);
+  const macs = summarize(source).macs;
+  const dispatches = chosen.program.dispatches;
   const launchMacs = program.launches.map((launch) => convMacs(graph.nodes[launch.node]!, graph.nodes));
-  const weights = officialInitialWeights(program.parameters, 0);
-  const runner = await ForwardRunner.create(
-    gpu,
-    toForwardProgram(program, loaded.experiment.name),
-    new Map(program.kernels.map((k) => [k.name, k.wgsl])),
-    packWeights(program.weights.entries, program.weights.bytes, weights),
-    program.weights.entries,
+  console.log(
+    `${name}: ${dispatches.length} dispatches; convolution kernels: ${describeKernelChoice(chosen)}`,
   );
   const perImage = program.input.shape.reduce((n, d) => n * d, 1);
   for (const batch of batches) {
@@ -57,26 +62,31 @@ for (const { experiment, batches } of cases) {
     const gflop = (2 * macs * batch) / 1e9;
     for (const wait of ['map', 'sleep'] as WaitMode[]) {
       const times: number[] = [];
+      const hostTimes: number[] = [];
       for (let rep = 0; rep < 3; rep++) {
         const started = performance.now();
         await runner.run(input, batch, wait);
         times.push(performance.now() - started);
+        hostTimes.push(runner.lastHostMs);
       }
       const ms = times.sort((a, b) => a - b)[1]!;
+      const hostMs = hostTimes.sort((a, b) => a - b)[1]!;
       rows.push([
-        loaded.experiment.name,
+        name,
         String(batch),
         gflop.toFixed(2),
         wait,
         ms.toFixed(1),
         (gflop / (ms / 1000)).toFixed(2),
         ((batch * 1000) / ms).toFixed(2),
+        String(dispatches.length * Math.ceil(batch / runner.maxChunk)),
+        hostMs.toFixed(1),
       ]);
     }
     const perKernel = await runner.profile(input, batch);
     if (perKernel) {
       const byKernel = new Map<string, { ms: number; launches: number; module: string; macs: number }>();
-      program.launches.forEach((launch, i) => {
+      dispatches.forEach((launch, i) => {
         const entry = byKernel.get(launch.kernel) ?? { ms: 0, launches: 0, module: launch.module, macs: 0 };
         entry.ms += perKernel[i]!;
         entry.launches += 1;
@@ -87,7 +97,7 @@ for (const { experiment, batches } of cases) {
       const top = [...byKernel].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8);
       for (const [kernel, { ms, launches, module, macs: kernelMacs }] of top) {
         kernelRows.push([
-          loaded.experiment.name,
+          name,
           String(batch),
           kernel,
           String(launches),

@@ -4,7 +4,7 @@
  * at batch 1 and 8, per image, with hrnetc waiting both ways (awaiting mapAsync at once, or sleeping
  * first). ONNX Runtime runs the model `hrnet export --format onnx` writes (BN not folded; ORT folds
  * it). Both include the upload of the input and the read-back of the output. Run:
- *   npm run bench:peers [-- --quick] [-- --json FILE]
+ *   npm run bench:peers [-- --quick] [-- --json FILE] [-- --tuning OUT/<exp>/tuning.json]
  * Then the training step (forward in training mode, loss, backward, Adam), which ONNX Runtime's
  * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1, with images/s, the step's
  * time per image relative to the forward's, and the planned peak GPU memory.
@@ -13,17 +13,11 @@
 
 import { writeFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
-import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
-import { planKernels } from '../compiler/codegen/kernel-plan.ts';
-import { loadExperiment } from '../compiler/config/load-experiment.ts';
 import { encodeOnnx, onnxModel } from '../compiler/export/onnx-model.ts';
-import { inferencePasses } from '../compiler/passes/inference-passes.ts';
-import { runPasses } from '../compiler/passes/pass.ts';
-import { lowerExperiment } from '../compiler/pipeline.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
-import { ForwardRunner, type WaitMode } from '../runtime/gpu/forward-runner.ts';
-import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
-import { packWeights } from '../runtime/weights/pack-weights.ts';
+import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
+import { describeKernelChoice } from '../runtime/kernel-choice.ts';
+import { benchForward, tuningArgument } from './compiled-forward.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
 interface Row {
@@ -60,22 +54,15 @@ const gpu = await openGpu();
 console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);
 const rows: Row[] = [];
 
+const tuning = tuningArgument(process.argv);
 for (const experiment of experiments) {
-  const loaded = loadExperiment(`experiments/${experiment}.yaml`);
-  if (!loaded.ok) throw new Error(`invalid ${experiment}`);
-  const lowered = lowerExperiment(loaded.experiment);
-  if (!lowered.ok) throw new Error(lowered.message);
-  const program = planKernels(runPasses(lowered.graph, inferencePasses).graph);
-  const weights = officialInitialWeights(program.parameters, 0);
-  const perImage = program.input.shape.reduce((n, d) => n * d, 1);
-
-  const runner = await ForwardRunner.create(
+  const { graph, program, weights, runner, chosen } = await benchForward(
     gpu,
-    toForwardProgram(program, loaded.experiment.name),
-    new Map(program.kernels.map((k) => [k.name, k.wgsl])),
-    packWeights(program.weights.entries, program.weights.bytes, weights),
-    program.weights.entries,
+    `experiments/${experiment}.yaml`,
+    tuning,
   );
+  console.log(`${experiment}: convolution kernels: ${describeKernelChoice(chosen)}`);
+  const perImage = program.input.shape.reduce((n, d) => n * d, 1);
   for (const batch of batches) {
     const input = new Float32Array(perImage * batch).fill(0.5);
     for (const wait of ['map', 'sleep'] as WaitMode[]) {
@@ -87,7 +74,7 @@ for (const experiment of experiments) {
   runner.destroy();
 
   const onnx = encodeOnnx(
-    onnxModel(lowered.graph, (name) => weights.get(name)!, { experiment, producerVersion: 'bench' }),
+    onnxModel(graph, (name) => weights.get(name)!, { experiment, producerVersion: 'bench' }),
   );
   const session = await ort.InferenceSession.create(onnx, { executionProviders: ['webgpu'] });
   for (const batch of batches) {

@@ -6,6 +6,7 @@ import { registerInferenceCommands } from './commands/inference.ts';
 import { registerInspectCommand } from './commands/inspect.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerTrainingCommands } from './commands/training.ts';
+import { registerTuneCommand } from './commands/tune.ts';
 import { runProgram } from './run-program.ts';
 
 const program = new Command('hrnet')
@@ -19,5 +20,6 @@ registerTrainingCommands(program);
 registerInspectCommand(program);
 registerExportCommand(program);
 registerServeCommand(program);
+registerTuneCommand(program);
 
 await runProgram(program, process.argv);

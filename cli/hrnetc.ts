@@ -1,6 +1,7 @@
 import { basename, extname, join } from 'node:path';
 import { Command, Option } from 'commander';
 import { writeFileAtomic } from '../common/atomic-write.ts';
+import { type Target, targets } from '../compiler/codegen/kernel-plan.ts';
 import { dumpConfig } from '../compiler/config/dump-config.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
 import { readTextSource } from '../compiler/config/read-source.ts';
@@ -28,6 +29,7 @@ interface CompileFlags extends DirectoryFlags {
   emit: string;
   summary?: boolean;
   dumpIrAfter?: string;
+  target: Target;
 }
 
 addDirectoryOptions(
@@ -43,7 +45,15 @@ addDirectoryOptions(
       ),
     )
     .option('--summary', 'print the per-layer summary table to stdout')
-    .option('--dump-ir-after <regex>', 'also write the IR after each pass whose name matches, to ir-after/'),
+    .option('--dump-ir-after <regex>', 'also write the IR after each pass whose name matches, to ir-after/')
+    .addOption(
+      new Option(
+        '--target <target>',
+        'adapters to compile convolution kernels for: software (lavapipe, SwiftShader), gpu, or auto (both; the runtime picks)',
+      )
+        .choices(targets)
+        .default('auto'),
+    ),
 ).action(async (input: string, overrides: string[], flags: CompileFlags) => {
   const kinds = parseEmitKinds(flags.emit);
   if (!kinds) return;
@@ -64,6 +74,7 @@ addDirectoryOptions(
   const outDir = join(flags.out, name);
   const artifacts = await emitArtifacts(compileInput, kinds, {
     outDir,
+    target: flags.target,
     ...(dumpIrAfter ? { dumpIrAfter } : {}),
   });
   for (const artifact of artifacts) writeFileAtomic(join(outDir, artifact.path), artifact.content);

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { instance as vizInstance } from '@viz-js/viz';
-import { type KernelProgram, planKernels } from './codegen/kernel-plan.ts';
+import { type KernelProgram, planKernels, type Target } from './codegen/kernel-plan.ts';
 import { generateManifest } from './codegen/manifest.ts';
 import { optimizerHyperValues, planTrainingKernels, type TrainKernelProgram } from './codegen/train-plan.ts';
 import { generateBackwardTs, generateTrainTs } from './codegen/ts/backward-ts.ts';
@@ -60,6 +60,8 @@ export interface EmitOptions {
   readonly dumpIrAfter?: RegExp;
   /** Where the files go (OUT/<experiment>), so train.ts can import hrnetc relative to it. */
   readonly outDir?: string;
+  /** The adapters the convolution kernels are compiled for (default auto). */
+  readonly target?: Target;
 }
 
 export interface CompileInput {
@@ -92,11 +94,12 @@ function experimentName(input: CompileInput): string {
 export function trainingProgram(
   input: CompileInput,
   dumpAfter?: RegExp,
+  target: Target = 'auto',
 ): { graph: Graph; program: TrainKernelProgram; dumps: PassDump[] } {
   const useTargetWeight = input.experiment?.config.LOSS.USE_TARGET_WEIGHT ?? true;
   const built = assertValidGraph(buildTrainingGraph(input.graph, { useTargetWeight }));
   const { graph, dumps } = runPasses(built, trainingPasses, dumpAfter);
-  return { graph, program: planTrainingKernels(graph), dumps };
+  return { graph, program: planTrainingKernels(graph, { target }), dumps };
 }
 
 const hrnetcRoot = fileURLToPath(new URL('../', import.meta.url));
@@ -113,9 +116,13 @@ export async function emitArtifacts(
     ['kernels', 'forward', 'manifest', 'summary'].some((k) => kinds.has(k as EmitKind)) ||
     options.dumpIrAfter;
   const inference = needsInference ? runPasses(graph, inferencePasses, options.dumpIrAfter) : undefined;
-  const program: KernelProgram | undefined = inference ? planKernels(inference.graph) : undefined;
+  const program: KernelProgram | undefined = inference
+    ? planKernels(inference.graph, { target: options.target ?? 'auto' })
+    : undefined;
   const needsTraining = ['kernels', 'backward', 'manifest', 'summary'].some((k) => kinds.has(k as EmitKind));
-  const training = needsTraining ? trainingProgram(input, options.dumpIrAfter) : undefined;
+  const training = needsTraining
+    ? trainingProgram(input, options.dumpIrAfter, options.target ?? 'auto')
+    : undefined;
 
   if (kinds.has('ir'))
     artifacts.push({ path: 'model.ir', content: printGraph(graph, { header: generatedHeader(inputName) }) });

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../common/user-error.ts';
+import { type TuningFile, tuningFileProblem } from './kernel-choice.ts';
 import type { ForwardProgram, Manifest, TrainStepProgram } from './program.ts';
 
 /** What `hrnetc` wrote to OUT/<experiment>/, loaded for running. */
@@ -10,6 +11,8 @@ export interface CompiledProgram {
   readonly manifest: Manifest;
   readonly forward: ForwardProgram;
   readonly kernels: ReadonlyMap<string, string>;
+  /** tuning.json, when `hrnet tune` wrote one. */
+  readonly tuning?: TuningFile;
 }
 
 export class ProgramLoadError extends UserError {}
@@ -52,7 +55,25 @@ export async function loadCompiledProgram(directory: string): Promise<CompiledPr
       throw new ProgramLoadError(`kernel ${kernel.file} is missing from ${directory}; recompile`);
     kernels.set(kernel.name, readFileSync(path, 'utf8'));
   }
-  return { directory: dir, manifest, forward: module.program, kernels };
+  const tuning = loadTuning(dir);
+  return { directory: dir, manifest, forward: module.program, kernels, ...(tuning ? { tuning } : {}) };
+}
+
+/** OUT/<exp>/tuning.json (see `hrnet tune`), if there is one. */
+export function loadTuning(directory: string): TuningFile | undefined {
+  const path = join(resolve(directory), 'tuning.json');
+  if (!existsSync(path)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new ProgramLoadError(
+      `${path} is not valid JSON: ${(e as Error).message}; run hrnet tune again or delete it`,
+    );
+  }
+  const problem = tuningFileProblem(value);
+  if (problem) throw new ProgramLoadError(`${path} ${problem}; run hrnet tune again or delete it`);
+  return value as TuningFile;
 }
 
 /** Imports backward.ts (the training step) from a compiled experiment folder. */

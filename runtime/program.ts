@@ -28,6 +28,26 @@ export type Binding =
   /** Training: the optimizer's buffers. */
   | { readonly kind: 'optimizer'; readonly slot: 'expAvg' | 'expAvgSq' | 'momentumBuffer' | 'hyper' };
 
+/** Another kernel that computes the same values as a dispatch (see Dispatch.choice). */
+export interface DispatchVariant {
+  /** e.g. `gemm` (the reference, workgroup-memory tiles) or `direct-p16k8`. */
+  readonly name: string;
+  readonly kernel: string;
+  readonly bindings: readonly Binding[];
+  readonly workgroups: (batch: number) => readonly [number, number, number];
+}
+
+/**
+ * The candidates of a dispatch compiled for more than one strategy. The dispatch's own kernel,
+ * bindings and workgroups are the `software` default; the runtime swaps in the variant that a tuning
+ * file measured fastest on the adapter (by `key`), else the default for the adapter's class.
+ */
+export interface DispatchChoice {
+  readonly key: string;
+  readonly variants: readonly DispatchVariant[];
+  readonly defaults: { readonly software: string; readonly hardware: string };
+}
+
 export interface Dispatch {
   readonly kernel: string;
   /** The official module this launch computes. */
@@ -38,6 +58,7 @@ export interface Dispatch {
   readonly workgroups: (batch: number) => readonly [number, number, number];
   /** Training: only the input's gradient needs this dispatch (skipped unless it is read). */
   readonly onlyForGradInput?: true;
+  readonly choice?: DispatchChoice;
 }
 
 export interface ForwardProgram {

@@ -1,10 +1,11 @@
+import type { TuningFile } from '../runtime/kernel-choice.ts';
 import type { ForwardProgram, Manifest, TrainStepProgram } from '../runtime/program.ts';
 import type { CompiledProgram } from '../runtime/program-loader.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { parseSafetensors, type TensorMap } from '../runtime/weights/safetensors.ts';
 import { type ServedSession, servedPaths } from './served-paths.ts';
 
-export type PageProgram = Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels'>;
+export type PageProgram = Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels' | 'tuning'>;
 
 async function fetchOk(path: string): Promise<Response> {
   const response = await fetch(path, { cache: 'no-store' });
@@ -20,7 +21,10 @@ export async function fetchSession(): Promise<ServedSession> {
  * The page's loadCompiledProgram: manifest.json, every kernel named there, and forward.ts (bundled by
  * the server), fetched rather than read. `onKernel` is told after each kernel arrives.
  */
-export async function fetchProgram(onKernel: (done: number, total: number) => void): Promise<PageProgram> {
+export async function fetchProgram(
+  session: ServedSession,
+  onKernel: (done: number, total: number) => void,
+): Promise<PageProgram> {
   const manifest = (await (await fetchOk(`${servedPaths.program}manifest.json`)).json()) as Manifest;
   if (manifest.format !== 'hrnetc-manifest' || manifest.version !== 1)
     throw new Error('manifest.json is not an hrnetc v1 manifest; recompile with this version of hrnetc');
@@ -37,7 +41,11 @@ export async function fetchProgram(onKernel: (done: number, total: number) => vo
       onKernel(++done, manifest.kernels.length);
     }),
   );
-  return { manifest, forward: module.program, kernels };
+  // `hrnet tune`'s file, if the folder has one; chooseKernels uses it only on the adapter it names.
+  const tuning = session.tuning
+    ? ((await (await fetchOk(`${servedPaths.program}tuning.json`)).json()) as TuningFile)
+    : undefined;
+  return { manifest, forward: module.program, kernels, ...(tuning ? { tuning } : {}) };
 }
 
 /** The --weights file the server was given, or the official initialisation when none was. */

@@ -7,7 +7,6 @@ import { cropFor, type PersonBox, type PredictSettings, predictCrops } from '../
 import { predictionJson, predictionRecord } from '../runtime/prediction-record.ts';
 import type { TrainStepProgram } from '../runtime/program.ts';
 import type { TrainingConfig } from '../runtime/train/trainer.ts';
-import { packWeights } from '../runtime/weights/pack-weights.ts';
 import { serializeSafetensors, type TensorMap } from '../runtime/weights/safetensors.ts';
 import { decodeImageFile } from './decode-image.ts';
 import { drawPrediction } from './draw-prediction.ts';
@@ -145,7 +144,7 @@ async function prepare(): Promise<Prepared> {
   );
   page.adapter.textContent = `Adapter: ${gpu.adapterDescription || 'unnamed'}${gpu.isSoftware ? ' (software: kernels run on the CPU)' : ''}`;
   const program = await stage('fetch manifest, forward program and kernels', () =>
-    fetchProgram((done, total) => showProgress('fetching kernels', done, total)),
+    fetchProgram(session, (done, total) => showProgress('fetching kernels', done, total)),
   );
   const config = runtimeConfig(program.manifest);
   const settings = predictSettings(config);
@@ -287,8 +286,7 @@ async function train(prepared: Prepared, training: Training): Promise<void> {
     }),
   );
   const state = await stage('read the trained weights', () => trainer.readState());
-  const { weights } = program.manifest;
-  runner.updateWeights(packWeights(weights.entries, weights.bytes, state));
+  runner.updateState(state);
   const total = trainer.optimizerSteps;
   setDownload(
     page.download,

@@ -22,4 +22,6 @@ export interface ServedSession {
   readonly weights: string | null;
   /** Seed of the official initialisation used when there are no weights. */
   readonly seed: number;
+  /** Whether the program folder has a tuning.json (`hrnet tune`), served under `program`. */
+  readonly tuning: boolean;
 }

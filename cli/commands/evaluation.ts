@@ -19,6 +19,7 @@ import { predictDataset } from '../../runtime/validate.ts';
 import { readWeights } from '../../runtime/weights/read-weights.ts';
 import { compiledConfig } from '../compiled-config.ts';
 import { debugWriter } from '../debug-output.ts';
+import { noteKernelChoice } from '../kernel-note.ts';
 import { adapterOption } from '../options.ts';
 import { kernelProgress, progressBar } from '../progress.ts';
 
@@ -124,7 +125,8 @@ export function registerEvaluationCommands(program: Command): void {
         overrides: string[],
         flags: { weights?: string; data?: string; output?: string; json?: boolean; adapter: AdapterChoice },
       ) => {
-        const { manifest, forward, kernels } = await loadCompiledProgram(compiled);
+        const program = await loadCompiledProgram(compiled);
+        const { manifest } = program;
         const config = compiledConfig(compiled, manifest, overrides);
         const c = config as RuntimeConfig & {
           OUTPUT_DIR: string;
@@ -171,7 +173,8 @@ export function registerEvaluationCommands(program: Command): void {
         const mpiiGt =
           format === 'mpii' ? mpiiGroundTruthFor(root, c.DATASET.TEST_SET, samples.length) : undefined;
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
-        const runner = await ForwardRunner.forCompiled(gpu, { manifest, forward, kernels }, weights);
+        const runner = await ForwardRunner.forCompiled(gpu, program, weights);
+        noteKernelChoice(runner);
         const outDir = flags.output ?? join(experimentOutput, 'results');
         const bar = progressBar('test', samples.length);
         const predictions = await predictDataset(

@@ -20,6 +20,7 @@ import {
   requireFinite,
   writeSafetensors,
 } from '../../runtime/weights/safetensors.ts';
+import { noteKernelChoice } from '../kernel-note.ts';
 import { adapterOption, parseBox, parseScore, parseSeed } from '../options.ts';
 import { kernelProgress } from '../progress.ts';
 
@@ -48,6 +49,7 @@ export function registerInferenceCommands(program: Command): void {
         const input = readForwardInput(flags.input, forward.input.shape);
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
+        noteKernelChoice(runner);
         const batch = input.shape[0]!;
         const output = await new DeviceGuard(gpu.device).run('the forward pass', () =>
           runner.run(input.data, batch),
@@ -100,6 +102,7 @@ export function registerInferenceCommands(program: Command): void {
         const decoded = images.map((path) => ({ path, image: readImage(path, { orientation: 'apply' }) }));
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
+        noteKernelChoice(runner);
         const crops = decoded.map(({ image }) => ({ image, ...cropFor(image, flags.bbox, settings) }));
         const predictions = await new DeviceGuard(gpu.device).run('the forward pass', () =>
           predictCrops(runner, crops, settings),

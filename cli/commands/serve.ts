@@ -53,6 +53,7 @@ export function registerServeCommand(program: Command): void {
           experiment: manifest.experiment,
           weights: flags.weights ? basename(flags.weights) : null,
           seed: initialisationSeed,
+          tuning: existsSync(join(directory, 'tuning.json')),
         },
         ...(weights ? { weights } : {}),
         host: flags.host,

@@ -14,6 +14,20 @@ export function toForwardProgram(program: KernelProgram, experiment: string): Fo
       module: launch.module,
       bindings: launch.bindings,
       workgroups: (batch: number) => evaluateWorkgroups(launch.workgroups, batch),
+      ...(launch.choice
+        ? {
+            choice: {
+              key: launch.choice.key,
+              defaults: launch.choice.defaults,
+              variants: launch.choice.variants.map((v) => ({
+                name: v.name,
+                kernel: v.kernel,
+                bindings: v.bindings,
+                workgroups: (batch: number) => evaluateWorkgroups(v.workgroups, batch),
+              })),
+            },
+          }
+        : {}),
     })),
   };
 }

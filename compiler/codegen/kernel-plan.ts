@@ -13,6 +13,7 @@ import { elementsPerItem } from '../ir/tensor-type.ts';
 import { alignUp, planMemory } from '../passes/memory-plan.ts';
 import {
   chooseDirectTiling,
+  type DirectConvTiling,
   directConvWorkgroups,
   directWeightLayout,
   generateDirectConvKernel,
@@ -39,6 +40,15 @@ export type WorkgroupFormula =
       readonly maxGroups: number;
     };
 
+/** One kernel that computes a launch's values: its kernel, bindings and workgroup counts. */
+export interface LaunchVariant {
+  /** e.g. `gemm` or `direct-p16k8` (see convVariantNames). */
+  readonly name: string;
+  readonly kernel: string;
+  readonly bindings: readonly Binding[];
+  readonly workgroups: WorkgroupFormula;
+}
+
 export interface Launch {
   readonly kernel: string;
   readonly module: string;
@@ -46,6 +56,31 @@ export interface Launch {
   readonly node: number;
   readonly bindings: readonly Binding[];
   readonly workgroups: WorkgroupFormula;
+  /**
+   * Convolutions compiled for more than one strategy: every candidate (the launch's own fields are
+   * the software default among them), the default on each adapter class, and the key a tuning file
+   * names the convolution by (its reference kernel's name, so equal shapes share one measurement).
+   */
+  readonly choice?: KernelChoice;
+}
+
+export interface KernelChoice {
+  readonly key: string;
+  readonly variants: readonly LaunchVariant[];
+  readonly defaults: { readonly software: string; readonly hardware: string };
+}
+
+/**
+ * What a program is compiled for. `software` (lavapipe, SwiftShader: CPUs running SIMD lanes) gets
+ * the direct kernels without workgroup memory; `gpu` (discrete and integrated GPUs) gets the tiled
+ * workgroup-memory GEMM; `auto` emits both, and the runtime picks by the adapter it finds (or by a
+ * tuning file measured on it).
+ */
+export type Target = 'auto' | 'software' | 'gpu';
+export const targets: readonly Target[] = ['auto', 'software', 'gpu'];
+
+export interface PlanOptions {
+  readonly target?: Target;
 }
 
 export interface GeneratedKernel {
@@ -76,7 +111,8 @@ export function evaluateWorkgroups(formula: WorkgroupFormula, batch: number): [n
 }
 
 /** Lowers an inference graph (after the passes) to kernels and launches over planned memory. */
-export function planKernels(graph: Graph): KernelProgram {
+export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProgram {
+  const target = options.target ?? 'auto';
   const nodes = graph.nodes;
   const inputNode = nodes.find((n) => n.op === 'input');
   const outputs = nodes.filter((n) => n.op === 'output');
@@ -103,28 +139,51 @@ export function planKernels(graph: Graph): KernelProgram {
     const base = { module: node.module, node: node.id };
     if (node.op === 'fused_conv2d' || node.op === 'conv2d') {
       const spec = convSpec(node, nodes);
-      const direct = usesDirectConv(spec);
-      const tiling = chooseDirectTiling(spec);
       const [x, weight, bias, ...terms] = node.inputs;
-      const bindings: Binding[] = [
-        activation(node.id),
-        activation(x!),
-        weights.entry(weight!, direct ? directWeightLayout(tiling) : 'conv-gemm'),
-      ];
-      if (bias !== undefined) bindings.push(weights.entry(bias, 'vector'));
-      bindings.push(...terms.map(activation));
-      const prefix = `${direct ? 'direct' : 'conv'}${spec.kernel}x${spec.kernel}s${spec.stride}_${spec.inChannels}to${spec.outChannels}_${spec.outHeight}x${spec.outWidth}`;
-      const wgsl = direct ? generateDirectConvKernel(spec, tiling) : generateConvKernel(spec);
-      return {
-        ...base,
-        kernel: addKernel(wgsl, describeConv(spec), prefix),
-        bindings,
-        // The direct kernel's columns are pixel blocks, one per invocation.
-        workgroups: {
-          kind: 'tiles',
-          ...(direct ? directConvWorkgroups(spec, tiling) : convWorkgroups(spec)),
-        },
+      const variantOf = (strategy: ConvStrategy): LaunchVariant => {
+        const bindings: Binding[] = [
+          activation(node.id),
+          activation(x!),
+          weights.entry(
+            weight!,
+            strategy.kind === 'direct' ? directWeightLayout(strategy.tiling) : 'conv-gemm',
+          ),
+        ];
+        if (bias !== undefined) bindings.push(weights.entry(bias, 'vector'));
+        bindings.push(...terms.map(activation));
+        const shape = `${spec.kernel}x${spec.kernel}s${spec.stride}_${spec.inChannels}to${spec.outChannels}_${spec.outHeight}x${spec.outWidth}`;
+        if (strategy.kind === 'gemm') {
+          return {
+            name: strategy.name,
+            kernel: addKernel(generateConvKernel(spec), describeConv(spec), `conv${shape}`),
+            bindings,
+            workgroups: { kind: 'tiles', ...convWorkgroups(spec) },
+          };
+        }
+        return {
+          name: strategy.name,
+          kernel: addKernel(
+            generateDirectConvKernel(spec, strategy.tiling),
+            describeConv(spec),
+            `direct${shape}`,
+          ),
+          bindings,
+          // The direct kernel's columns are pixel blocks, one per invocation.
+          workgroups: { kind: 'tiles', ...directConvWorkgroups(spec, strategy.tiling) },
+        };
       };
+      const strategies = convStrategies(spec, target);
+      const variants = strategies.map(variantOf);
+      const defaults = {
+        software: defaultConvStrategy(spec, target === 'gpu' ? 'gpu' : 'software'),
+        hardware: defaultConvStrategy(spec, target === 'software' ? 'software' : 'gpu'),
+      };
+      const own = variants.find((v) => v.name === defaults.software)!;
+      const launch = { ...base, kernel: own.kernel, bindings: own.bindings, workgroups: own.workgroups };
+      if (variants.length === 1) return launch;
+      // The reference kernel's name, whichever variants this target emits.
+      const key = variants.find((v) => v.name === 'gemm')?.kernel ?? own.kernel;
+      return { ...launch, choice: { key, variants, defaults } };
     }
     const spec = elementwiseSpec(node, nodes);
     const bindings: Binding[] = [activation(node.id)];
@@ -183,15 +242,45 @@ export function planKernels(graph: Graph): KernelProgram {
   };
 }
 
+type ConvStrategy =
+  | { readonly kind: 'gemm'; readonly name: string }
+  | { readonly kind: 'direct'; readonly name: string; readonly tiling: DirectConvTiling };
+
+const directTilings: readonly DirectConvTiling[] = [
+  { pixels: 16, channels: 8 },
+  { pixels: 8, channels: 16 },
+];
+
+const directName = (tiling: DirectConvTiling) => `direct-p${tiling.pixels}k${tiling.channels}`;
+
+/** The strategies a target compiles a convolution for, the reference GEMM first. */
+function convStrategies(spec: ConvKernelSpec, target: Target): ConvStrategy[] {
+  const gemm: ConvStrategy = { kind: 'gemm', name: 'gemm' };
+  if (target === 'gpu' || !usesDirectConv(spec)) return [gemm];
+  return [
+    gemm,
+    ...directTilings.map((tiling) => ({ kind: 'direct' as const, name: directName(tiling), tiling })),
+  ];
+}
+
 /**
- * Convolutions the direct kernel runs, 2–6× faster than the tiled GEMM on lavapipe (measured).
- * Strided ones gain too but compile for several times longer, and HRNet has many distinct shapes
- * of them: they stay on the GEMM for now.
+ * The variant an adapter class runs when no tuning file says otherwise. On software adapters the
+ * direct kernel runs convolutions 2–6× faster than the tiled GEMM, strided ones included (measured
+ * on lavapipe with `hrnet tune`); GPUs get the GEMM, the usual design there.
+ */
+function defaultConvStrategy(spec: ConvKernelSpec, adapterClass: 'software' | 'gpu'): string {
+  if (adapterClass === 'gpu' || !usesDirectConv(spec)) return 'gemm';
+  return directName(chooseDirectTiling(spec));
+}
+
+/**
+ * Convolutions the direct kernel runs (and runs by default on software adapters): square kernels
+ * with the padding that keeps odd sizes, any stride, terms that tile the output.
  */
 export function usesDirectConv(spec: ConvKernelSpec): boolean {
-  const same3x3 = spec.kernel === 3 && spec.pad === 1;
-  const pointwise = spec.kernel === 1 && spec.pad === 0;
-  return spec.stride === 1 && (same3x3 || pointwise);
+  const shape = (spec.kernel === 3 && spec.pad === 1) || (spec.kernel === 1 && spec.pad === 0);
+  const termsTile = spec.termScales.every((s) => spec.outHeight % s === 0 && spec.outWidth % s === 0);
+  return shape && termsTile;
 }
 
 function convSpec(node: Node, nodes: readonly Node[]): ConvKernelSpec {

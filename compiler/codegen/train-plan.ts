@@ -5,7 +5,14 @@ import { valueNames } from '../ir/print.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
 import { alignUp, type PlannedTensor, planMemory } from '../passes/memory-plan.ts';
 import { trainingOutput } from '../passes/training-graph.ts';
-import type { GeneratedKernel, WorkgroupFormula } from './kernel-plan.ts';
+import {
+  type GeneratedKernel,
+  type PlanOptions,
+  usesDirectConv,
+  type WorkgroupFormula,
+} from './kernel-plan.ts';
+import { chooseDirectTiling, directConvWorkgroups, generateDirectConvKernel } from './wgsl/conv-direct.ts';
+import { type ConvKernelSpec, describeConv } from './wgsl/conv-gemm.ts';
 import {
   type ElementwiseKernelSpec,
   elementwiseWorkgroups,
@@ -121,7 +128,9 @@ function layoutFlat(nodes: readonly Node[]): {
 }
 
 /** Lowers a training graph (passes/training-graph.ts) to kernels and launches over planned buffers. */
-export function planTrainingKernels(graph: Graph): TrainKernelProgram {
+export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): TrainKernelProgram {
+  // The GEMM on GPUs; the direct kernel where it runs, for software adapters (see planKernels).
+  const directAllowed = (options.target ?? 'auto') !== 'gpu';
   const nodes = graph.nodes;
   const trainable = nodes.filter(
     (n) => n.op === 'parameter' && (n.attrs.role === 'weight' || n.attrs.role === 'bias'),
@@ -187,6 +196,32 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
       },
     };
   };
+  /**
+   * The direct convolution kernel reading the parameter in place, where it runs the shape (see
+   * usesDirectConv): on the CPU adapters this project tests on it is several times faster than the
+   * GEMM, and the training step has no kernel choice yet.
+   */
+  const directTrainConv = (s: ConvShape, hasBias: boolean, weights: 'official' | 'flipped-transposed') => {
+    const spec: ConvKernelSpec = {
+      kind: 'conv',
+      ...s,
+      inputScale: 1,
+      hasBias,
+      termScales: [],
+      selfIndex: 0,
+      relu: false,
+    };
+    if (!directAllowed || !usesDirectConv(spec)) return undefined;
+    const tiling = chooseDirectTiling(spec);
+    return {
+      kernel: addKernel(
+        generateDirectConvKernel(spec, tiling, weights),
+        `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`,
+        weights === 'official' ? 'direct' : 'direct_grad',
+      ),
+      workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling) },
+    };
+  };
   const grid = (perImage: number): WorkgroupFormula => ({
     kind: 'grid-stride',
     elementsPerImage: perImage,
@@ -222,11 +257,9 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
         break;
       case 'conv2d': {
         const s = convShape(shapeOf(i0!), shapeOf(node.id), a);
-        const { kernel, workgroups } = gemm(
-          convForwardSpec(s, i2 !== undefined),
-          s.outHeight * s.outWidth,
-          0,
-        );
+        const direct = directTrainConv(s, i2 !== undefined, 'official');
+        const { kernel, workgroups } =
+          direct ?? gemm(convForwardSpec(s, i2 !== undefined), s.outHeight * s.outWidth, 0);
         push(
           node,
           kernel,
@@ -239,6 +272,30 @@ export function planTrainingKernels(graph: Graph): TrainKernelProgram {
       }
       case 'conv2d_grad_input': {
         const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
+        // At stride 1 the input gradient is a convolution of the output gradient with the flipped,
+        // transposed weight, padded by k − 1 − pad.
+        const transposed: ConvShape = {
+          ...s,
+          inChannels: s.outChannels,
+          height: s.outHeight,
+          width: s.outWidth,
+          outChannels: s.inChannels,
+          outHeight: s.height,
+          outWidth: s.width,
+          pad: s.kernel - 1 - s.pad,
+        };
+        const direct = s.stride === 1 ? directTrainConv(transposed, false, 'flipped-transposed') : undefined;
+        if (direct) {
+          push(
+            node,
+            direct.kernel,
+            [bind(node.id), bind(i0!), bind(i1!)],
+            direct.workgroups,
+            [i0!, i1!],
+            node.id,
+          );
+          break;
+        }
         for (const strideClass of strideClasses(s)) {
           const { kernel, workgroups } = gemm(
             convGradInputSpec(s, strideClass),

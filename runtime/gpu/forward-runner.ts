@@ -1,10 +1,12 @@
-import type { ForwardProgram } from '../program.ts';
+import { type ChosenKernels, chooseKernels } from '../kernel-choice.ts';
+import type { ForwardProgram, WeightEntry } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
 import { checkWeights, packWeights } from '../weights/pack-weights.ts';
 import type { TensorMap } from '../weights/safetensors.ts';
 import type { GpuContext } from './adapter.ts';
 import { createPipelines } from './pipelines.ts';
-import { ResultWait, readMapped, type WaitMode } from './result-wait.ts';
+import { ResultWait, type WaitMode } from './result-wait.ts';
+import { timePasses } from './timed-passes.ts';
 
 export type { WaitMode } from './result-wait.ts';
 
@@ -24,7 +26,7 @@ export class ForwardRunner {
     private readonly program: ForwardProgram,
     private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
     private readonly weights: GPUBuffer,
-    private readonly weightEntries: readonly { offset: number; bytes: number }[],
+    private readonly weightEntries: readonly WeightEntry[],
     /** Largest batch one command buffer may run (buffer, binding and dispatch limits). */
     readonly maxChunk: number,
   ) {
@@ -40,20 +42,41 @@ export class ForwardRunner {
    */
   static async forCompiled(
     gpu: GpuContext,
-    { manifest, forward, kernels }: Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels'>,
-    weights: TensorMap,
+    compiled: Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels' | 'tuning'>,
+    weights: TensorMap | 'zeros',
   ): Promise<ForwardRunner> {
-    checkWeights(manifest.parameters, weights);
-    const packed = packWeights(manifest.weights.entries, manifest.weights.bytes, weights);
-    return ForwardRunner.create(gpu, forward, kernels, packed, manifest.weights.entries);
+    if (weights !== 'zeros') checkWeights(compiled.manifest.parameters, weights);
+    const chosen = chooseForAdapter(gpu, compiled);
+    const packed =
+      weights === 'zeros'
+        ? new Float32Array(chosen.weights.bytes / 4)
+        : packWeights(chosen.weights.entries, chosen.weights.bytes, weights);
+    const runner = await ForwardRunner.create(
+      gpu,
+      chosen.program,
+      compiled.kernels,
+      packed,
+      chosen.weights.entries,
+    );
+    runner.kernelChoice = chosen;
+    return runner;
   }
+
+  /**
+   * Milliseconds the last run spent on the host recording, uploading and submitting its work (not
+   * waiting for it), for benchmarks.
+   */
+  lastHostMs = 0;
+
+  /** How the kernels were chosen, for runners made by forCompiled. */
+  kernelChoice: ChosenKernels | undefined;
 
   static async create(
     gpu: GpuContext,
     program: ForwardProgram,
     kernels: ReadonlyMap<string, string>,
     weightData: Float32Array,
-    weightEntries: readonly { offset: number; bytes: number }[],
+    weightEntries: readonly WeightEntry[],
   ): Promise<ForwardRunner> {
     const { device, limits } = gpu;
     for (const entry of weightEntries) {
@@ -93,6 +116,7 @@ export class ForwardRunner {
       );
     }
     const output = new Float32Array(outputPerImage * batch);
+    this.lastHostMs = 0;
     for (let start = 0; start < batch; start += this.maxChunk) {
       const chunk = Math.min(this.maxChunk, batch - start);
       const result = await this.runChunk(
@@ -107,6 +131,7 @@ export class ForwardRunner {
 
   private async runChunk(input: Float32Array, chunk: number, wait: WaitMode): Promise<Float32Array> {
     const { device } = this.gpu;
+    const hostStarted = performance.now();
     const arena = this.arenaFor(chunk);
     const inputTensor = this.tensor(this.program.input.tensor);
     const outputTensor = this.tensor(this.program.output.tensor);
@@ -129,6 +154,7 @@ export class ForwardRunner {
     pass.end();
     encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
     device.queue.submit([encoder.finish()]);
+    this.lastHostMs += performance.now() - hostStarted;
     await this.resultWait.mapRead(device, readback, wait, chunk, `a forward pass of ${chunk} images`);
     const result = new Float32Array(readback.getMappedRange().slice(0));
     readback.unmap();
@@ -198,39 +224,29 @@ export class ForwardRunner {
     const arena = this.arenaFor(batch);
     device.queue.writeBuffer(this.uniform, 0, new Uint32Array([batch, 0, 0, 0]));
     device.queue.writeBuffer(arena, this.tensor(this.program.input.tensor).offset * batch, ownBuffer(input));
-    const count = this.program.dispatches.length;
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
-    const resolved = device.createBuffer({
-      size: 16 * count,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const readback = device.createBuffer({
-      size: 16 * count,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    const encoder = device.createCommandEncoder();
     const groups = this.bindGroupsFor(batch, arena);
-    this.program.dispatches.forEach((dispatch, i) => {
-      const pass = encoder.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-      pass.setBindGroup(0, groups[i]!);
-      pass.dispatchWorkgroups(...dispatch.workgroups(batch));
-      pass.end();
-    });
-    encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * count);
-    device.queue.submit([encoder.finish()]);
-    const stamps = new BigUint64Array(await readMapped(device, readback, 'a profiled forward pass'));
-    for (const resource of [readback, resolved]) resource.destroy();
-    querySet.destroy();
-    return Array.from({ length: count }, (_, i) => Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
+    const dispatches = this.program.dispatches;
+    return timePasses(
+      device,
+      dispatches.length,
+      (pass, i) => {
+        pass.setPipeline(this.pipelines.get(dispatches[i]!.kernel)!);
+        pass.setBindGroup(0, groups[i]!);
+        pass.dispatchWorkgroups(...dispatches[i]!.workgroups(batch));
+      },
+      'a profiled forward pass',
+    );
   }
 
   /** Replaces the packed weights (e.g. after a training epoch); the layout is the program's. */
   updateWeights(weightData: Float32Array): void {
     this.gpu.device.queue.writeBuffer(this.weights, 0, ownBuffer(weightData));
+  }
+
+  /** Packs official tensors (e.g. a training run's state) for the kernels this runner runs. */
+  updateState(state: TensorMap): void {
+    const bytes = this.weightEntries.reduce((end, e) => Math.max(end, e.offset + e.bytes), 0);
+    this.updateWeights(packWeights(this.weightEntries, bytes, state));
   }
 
   destroy(): void {
@@ -259,4 +275,16 @@ export function largestChunk(program: ForwardProgram, limits: GPUSupportedLimits
 /** npm `webgpu` rejects SharedArrayBuffer-backed arrays: upload from an ordinary ArrayBuffer. */
 function ownBuffer(data: Float32Array): Float32Array<ArrayBuffer> {
   return data.buffer instanceof ArrayBuffer ? (data as Float32Array<ArrayBuffer>) : new Float32Array(data);
+}
+
+/** The program's kernel choices for this adapter: its tuning file when measured here, else defaults. */
+export function chooseForAdapter(
+  gpu: Pick<GpuContext, 'adapterDescription' | 'isSoftware'>,
+  compiled: Pick<CompiledProgram, 'manifest' | 'forward' | 'tuning'>,
+): ChosenKernels {
+  return chooseKernels(compiled.forward, compiled.manifest.weights, {
+    adapter: gpu.adapterDescription,
+    isSoftware: gpu.isSoftware,
+    ...(compiled.tuning ? { tuning: compiled.tuning } : {}),
+  });
 }

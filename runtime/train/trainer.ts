@@ -23,7 +23,6 @@ import type { Heatmaps } from '../pose/heatmaps.ts';
 import type { TrainStepProgram } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
 import { predictDataset } from '../validate.ts';
-import { packWeights } from '../weights/pack-weights.ts';
 import type { TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
 import {
@@ -189,13 +188,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
     workers: loaderWorkers(config),
   });
   const validator = await guard.run('the creation of the validation pipelines', () =>
-    ForwardRunner.create(
-      gpu,
-      compiled.forward,
-      compiled.kernels,
-      new Float32Array(compiled.manifest.weights.bytes / 4),
-      compiled.manifest.weights.entries,
-    ),
+    ForwardRunner.forCompiled(gpu, compiled, 'zeros'),
   );
   const records: EpochRecord[] = [];
   const logPath = join(outputDir, 'train-log.jsonl');
@@ -242,9 +235,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
       }
       const trainSeconds = (performance.now() - started) / 1000;
       const state = await guard.run(`reading the weights after epoch ${epoch + 1}`, () => runner.readState());
-      validator.updateWeights(
-        packWeights(compiled.manifest.weights.entries, compiled.manifest.weights.bytes, state),
-      );
+      validator.updateState(state);
       const { perf, validAccuracy } = await guard.run(`the validation of epoch ${epoch + 1}`, () =>
         validate(validator, validSet.samples, config, run.dataRoot, events),
       );

@@ -110,6 +110,8 @@ export function packWeights(
     return tensor;
   };
   for (const entry of entries) {
+    // An entry no chosen kernel binds (see chooseKernels).
+    if (entry.bytes === 0) continue;
     const values = computeSource(entry, get);
     layOut(
       values,

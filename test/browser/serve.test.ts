@@ -290,7 +290,12 @@ describe('hrnet serve without --weights', async () => {
     const served = await serve([compiled]);
     try {
       const session = await rawGet(served.url, '/session.json');
-      expect(JSON.parse(session.body)).toEqual({ experiment: 'w8_64x64', weights: null, seed: 0 });
+      expect(JSON.parse(session.body)).toEqual({
+        experiment: 'w8_64x64',
+        weights: null,
+        seed: 0,
+        tuning: false,
+      });
       expect((await rawGet(served.url, '/weights.safetensors')).status).toBe(404);
     } finally {
       served.process.kill('SIGINT');

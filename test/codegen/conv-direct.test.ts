@@ -3,6 +3,7 @@ import { evaluateWorkgroups, packedElements, usesDirectConv } from '../../compil
 import {
   chooseDirectTiling,
   type DirectConvTiling,
+  type DirectWeights,
   directConvBindings,
   directConvWorkgroups,
   directWeightLayout,
@@ -63,9 +64,31 @@ function convNode(spec: ConvKernelSpec): Node {
 
 const f32 = (t: Tensor64) => Float32Array.from(t.data);
 
-async function checkAgainstInterpreter(spec: ConvKernelSpec, tiling: DirectConvTiling, batch: number) {
+/** W'[o][i][t] = W[i][o][k·k−1−t]: the weight of a stride-1 convolution's input gradient. */
+function flipTranspose(weight: Tensor64): Tensor64 {
+  const [o, i, k] = weight.shape as [number, number, number];
+  const taps = k * k;
+  const data = new Float64Array(weight.data.length);
+  for (let a = 0; a < o; a++)
+    for (let b = 0; b < i; b++)
+      for (let t = 0; t < taps; t++)
+        data[(b * o + a) * taps + t] = weight.data[(a * i + b) * taps + taps - 1 - t]!;
+  return { shape: [i, o, k, k], data };
+}
+
+async function checkAgainstInterpreter(
+  spec: ConvKernelSpec,
+  tiling: DirectConvTiling,
+  batch: number,
+  weights: DirectWeights = 'packed',
+) {
   const x = randomTensor([batch, spec.inChannels, spec.height, spec.width]);
-  const weight = randomTensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel]);
+  // In flipped-transposed mode the kernel is given the forward convolution's weight.
+  const given =
+    weights === 'flipped-transposed'
+      ? randomTensor([spec.inChannels, spec.outChannels, spec.kernel, spec.kernel])
+      : randomTensor([spec.outChannels, spec.inChannels, spec.kernel, spec.kernel]);
+  const weight = weights === 'flipped-transposed' ? flipTranspose(given) : given;
   const bias = spec.hasBias
     ? randomTensor([spec.outChannels])
     : { shape: [spec.outChannels], data: new Float64Array(spec.outChannels) };
@@ -79,19 +102,20 @@ async function checkAgainstInterpreter(spec: ConvKernelSpec, tiling: DirectConvT
   const layout = directWeightLayout(tiling);
   const packed = new Float32Array(packedElements(weight.shape, layout));
   layOut(f32(weight), weight.shape, layout, packed);
+  const weightData = weights === 'packed' ? packed : f32(given);
   const paddedBias = new Float32Array(packedElements(bias.shape, 'vector'));
   layOut(f32(bias), bias.shape, 'vector', paddedBias);
   const data = [
     new Float32Array(expected.data.length),
     f32(x),
-    packed,
+    weightData,
     ...(spec.hasBias ? [paddedBias] : []),
     ...terms.map(f32),
   ];
   const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling) }, batch);
   const actual = await runKernel(
-    generateDirectConvKernel(spec, tiling),
-    directConvBindings(spec),
+    generateDirectConvKernel(spec, tiling, weights),
+    directConvBindings(spec, weights),
     data,
     batch,
     groups,
@@ -201,6 +225,73 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
   }
 });
 
+describe('every direct tiling the tuner can choose equals the float64 interpreter on random shapes', () => {
+  const random = randomSource(20261201);
+  for (const tiling of [wide, tall]) {
+    for (let i = 0; i < 3; i++) {
+      const kernel = random.pick([1, 3]);
+      const stride = random.pick([1, 2]);
+      const inputScale = stride === 1 ? random.pick([1, 1, 2]) : 1;
+      const spec = conv({
+        inChannels: random.between(1, 9),
+        outChannels: random.between(1, 20),
+        height: random.between(2, 10),
+        width: random.between(2, 19),
+        kernel,
+        pad: kernel === 3 ? 1 : 0,
+        stride,
+        inputScale,
+        hasBias: random.pick([true, false]),
+        relu: random.pick([true, false]),
+      });
+      const terms = spec.outHeight % 2 === 0 && spec.outWidth % 2 === 0 ? random.pick([[], [1], [2]]) : [];
+      const withTerms = { ...spec, termScales: terms, selfIndex: terms.length ? random.between(0, 1) : 0 };
+      const batch = random.between(1, 3);
+      it(`${withTerms.kernel}x${withTerms.kernel} s${withTerms.stride} x${withTerms.inputScale}, ${withTerms.inChannels}→${withTerms.outChannels}, ${withTerms.height}x${withTerms.width}, terms [${terms}], ${tiling.pixels}x${tiling.channels}, batch ${batch}`, () =>
+        checkAgainstInterpreter(withTerms, tiling, batch));
+    }
+  }
+});
+
+describe('the direct conv kernel reading training weights in place equals the float64 interpreter', () => {
+  const cases: [string, ConvKernelSpec, DirectConvTiling, DirectWeights][] = [
+    [
+      'official layout, 3x3, channels not a multiple of K, bias',
+      conv({ inChannels: 5, outChannels: 13, height: 6, width: 12 }),
+      tall,
+      'official',
+    ],
+    [
+      'official layout, 3x3 stride 2, no bias',
+      conv({ inChannels: 4, outChannels: 9, height: 7, width: 11, stride: 2, hasBias: false }),
+      wide,
+      'official',
+    ],
+    [
+      'official layout, 1x1',
+      conv({ inChannels: 6, outChannels: 10, height: 5, width: 9, kernel: 1, pad: 0 }),
+      wide,
+      'official',
+    ],
+    [
+      'flipped and transposed (an input gradient), 3x3',
+      conv({ inChannels: 7, outChannels: 11, height: 6, width: 13, hasBias: false }),
+      wide,
+      'flipped-transposed',
+    ],
+    [
+      'flipped and transposed (an input gradient), 1x1',
+      conv({ inChannels: 9, outChannels: 5, height: 4, width: 8, kernel: 1, pad: 0, hasBias: false }),
+      tall,
+      'flipped-transposed',
+    ],
+  ];
+  for (const [name, spec, tiling, weights] of cases) {
+    it(`${name}: ${spec.inChannels}→${spec.outChannels}, ${spec.height}x${spec.width}, batch 2`, () =>
+      checkAgainstInterpreter(spec, tiling, 2, weights));
+  }
+});
+
 describe('the direct-conv weight layouts', () => {
   it('keep each block of K output channels contiguous per input channel and tap, zero-padded', () => {
     // Weight [O=3, I=2, 1, 1] with value 10·o + i, in blocks of 8 channels.
@@ -210,11 +301,13 @@ describe('the direct-conv weight layouts', () => {
     expect([...packed]).toEqual([0, 10, 20, 0, 0, 0, 0, 0, 1, 11, 21, 0, 0, 0, 0, 0]);
   });
 
-  it('the planner sends 3x3 and 1x1 stride-1 convolutions to the direct kernel, others to the GEMM', () => {
+  it('the planner sends padded 3x3 and 1x1 convolutions of any stride to the direct kernel, others to the GEMM', () => {
     const shape = { inChannels: 32, outChannels: 32, height: 64, width: 64 };
     expect(usesDirectConv(conv(shape))).toBe(true);
     expect(usesDirectConv(conv({ ...shape, kernel: 1, pad: 0, inputScale: 2 }))).toBe(true);
-    expect(usesDirectConv(conv({ ...shape, stride: 2 }))).toBe(false);
+    expect(usesDirectConv(conv({ ...shape, stride: 2 }))).toBe(true);
+    expect(usesDirectConv(conv({ ...shape, pad: 0 }))).toBe(false);
+    expect(usesDirectConv(conv({ ...shape, termScales: [3] }))).toBe(false);
   });
 
   it('blocks of 16 pixels unless blocks of 8 waste fewer', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
+import type { TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
@@ -47,6 +48,32 @@ describe('forward equals the official PyTorch model (eval mode, same weights)', 
     const expected = reference('forward_w8_96x64.safetensors');
     expect(expected.shape).toEqual([2, 17, 24, 16]);
     expect(report('non-square', relativeError(output, expected.data))).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('tiny 64x64 MPII whichever kernel variant runs every convolution: relative error ≤ 1e-5', async () => {
+    const dir = await compileTestExperiment('tiny/w8_64x64.yaml');
+    const program = await loadCompiledProgram(dir);
+    const gpu = await testGpu();
+    const weights = testWeights(lowerTestExperiment('tiny/w8_64x64.yaml'), 1);
+    const perImage = program.forward.input.shape.reduce((n, d) => n * d, 1);
+    const expected = reference('forward_w8_64x64.safetensors');
+    const choices = program.forward.dispatches.flatMap((d) => (d.choice ? [d.choice] : []));
+    for (const variant of ['gemm', 'direct-p16k8', 'direct-p8k16']) {
+      const kernels = Object.fromEntries(choices.map((c) => [c.key, { variant, ms: {} }]));
+      const tuning: TuningFile = {
+        format: 'hrnetc-tuning',
+        version: 1,
+        adapter: gpu.adapterDescription,
+        experiment: program.forward.experiment,
+        batch: 2,
+        kernels,
+      };
+      const runner = await ForwardRunner.forCompiled(gpu, { ...program, tuning }, weights);
+      expect(runner.kernelChoice!.variantCounts).toEqual({ [variant]: choices.length });
+      const output = await runner.run(testInput(perImage * 2, 2), 2);
+      runner.destroy();
+      expect(report(`tiny ${variant}`, relativeError(output, expected.data))).toBeLessThanOrEqual(1e-5);
+    }
   });
 
   it('W32 MPII 256x256: relative error ≤ 1e-4, at most one dispatch per conv layer', {

@@ -70,6 +70,25 @@ export function generateForwardTs(program: KernelProgram, experiment: string, in
             writer.writeLine(`module: ${quote(launch.module)},`);
             writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
             writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
+            const choice = launch.choice;
+            if (choice) {
+              writer.write('choice: ').inlineBlock(() => {
+                writer.writeLine(`key: ${quote(choice.key)},`);
+                writer.writeLine(
+                  `defaults: { software: ${quote(choice.defaults.software)}, hardware: ${quote(choice.defaults.hardware)} },`,
+                );
+                writer.write('variants: [').newLine();
+                writer.indent(() => {
+                  for (const v of choice.variants) {
+                    writer.writeLine(
+                      `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(bindingText).join(', ')}], workgroups: ${workgroupsText(v.workgroups)} },`,
+                    );
+                  }
+                });
+                writer.writeLine('],');
+              });
+              writer.write(',').newLine();
+            }
           });
           writer.write(',').newLine();
         }

@@ -35,11 +35,26 @@ function readsVectors(spec: ConvKernelSpec): boolean {
   return spec.inputScale === 1 && spec.width % 4 === 0;
 }
 
+/**
+ * Where the kernel reads its weights: `packed` is the inference weight buffer's conv-direct-kK layout
+ * (one vec4 load per tap and channel group); `official` reads a training parameter in place, [O, I, k, k];
+ * `flipped-transposed` reads the official weight of the convolution whose input gradient this is
+ * (W[i][o][k·k−1−tap]: the transposed convolution of a stride-1 one is a convolution). In training
+ * every binding is read_write, as the training step's buffers are bound.
+ */
+export type DirectWeights = 'packed' | 'official' | 'flipped-transposed';
+
 /** The conv bindings in their order; `x` is declared as vec4s when rows are read as vec4s. */
-export function directConvBindings(spec: ConvKernelSpec): KernelBinding[] {
-  return convBindings(spec).map((b) =>
-    b.name === 'x' && readsVectors(spec) ? { ...b, element: 'vec4<f32>' as const } : b,
-  );
+export function directConvBindings(spec: ConvKernelSpec, weights: DirectWeights = 'packed'): KernelBinding[] {
+  return convBindings(spec).map((b) => {
+    if (b.name === 'x' && readsVectors(spec)) return { ...b, element: 'vec4<f32>' as const };
+    if (weights === 'packed') return b;
+    return {
+      ...b,
+      access: 'read_write' as const,
+      element: b.name === 'weight' ? ('f32' as const) : b.element,
+    };
+  });
 }
 
 export function directConvWorkgroups(
@@ -69,6 +84,7 @@ const vectorName = (chunk: number) => (chunk < 0 ? `m${-chunk}` : `${chunk}`);
 export function generateDirectConvKernel(
   spec: ConvKernelSpec,
   tiling: DirectConvTiling = chooseDirectTiling(spec),
+  weightSource: DirectWeights = 'packed',
 ): string {
   for (const scale of spec.termScales) {
     if (spec.outHeight % scale !== 0 || spec.outWidth % scale !== 0) {
@@ -121,6 +137,24 @@ export function generateDirectConvKernel(
     const chunk = Math.floor(column / 4);
     return `v${ky}_${vectorName(chunk)}.${'xyzw'[column - 4 * chunk]}`;
   };
+  // Official layouts: each of the K channels' rows starts at its own address (clamped to a real
+  // channel; the padding channels' sums are never stored), one scalar load per channel and tap.
+  const channelList = range(0, channels - 1);
+  const weightSetup =
+    weightSource === 'packed'
+      ? []
+      : channelList.map((c) =>
+          weightSource === 'official'
+            ? `  let wRow${c} = min(co0 + ${u32(c)}, COUT - 1u) * CIN * ${u32(taps)};`
+            : `  let wRow${c} = min(co0 + ${u32(c)}, COUT - 1u) * ${u32(taps)};`,
+        );
+  const channelStride = weightSource === 'official' ? u32(taps) : `COUT * ${u32(taps)}`;
+  const weightLoad = (tap: number, g: number) => {
+    if (weightSource === 'packed') return `weight[weights + ${u32(tap * groupsPerInvocation + g)}]`;
+    const t = weightSource === 'official' ? tap : taps - 1 - tap;
+    const lanes = [0, 1, 2, 3].map((i) => `weight[wRow${4 * g + i} + weights + ${u32(t)}]`);
+    return `vec4<f32>(${lanes.join(', ')})`;
+  };
   const body: string[] = [];
   for (let ky = 0; ky < kernel; ky++) {
     const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
@@ -133,7 +167,7 @@ export function generateDirectConvKernel(
     for (let kx = 0; kx < kernel; kx++) {
       const tap = ky * kernel + kx;
       for (const g of groupList) {
-        body.push(`    let w${tap}_${g} = weight[weights + ${u32(tap * groupsPerInvocation + g)}];`);
+        body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
         for (const j of pixelList) {
           body.push(
             `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`,
@@ -156,9 +190,9 @@ export function generateDirectConvKernel(
 
   const sumLines = convEpilogueSum(spec, '      ');
 
-  return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation`)}
+  return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}`)}
 
-${declareBindings(directConvBindings(spec))}
+${declareBindings(directConvBindings(spec, weightSource))}
 
 const CIN: u32 = ${u32(spec.inChannels)};
 const H: u32 = ${u32(spec.height)};
@@ -186,13 +220,12 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let co0 = group.y * ${u32(channels)};
   // The input row and column the block's first pixel starts at.
   let ix0 = i32(x0 * ${u32(stride)});
-${columnSetup.join('\n')}
-${rowSetup.join('\n')}
+${[...columnSetup, ...rowSetup, ...weightSetup].join('\n')}
 
 ${declareAccumulators.join('\n')}
   for (var ci = 0u; ci < CIN; ci = ci + 1u) {
     let plane = (image * CIN + ci) * H * ${vectors ? 'W_VEC' : 'W'};
-    let weights = (group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)};
+    let weights = ${weightSource === 'packed' ? `(group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)}` : `ci * ${channelStride}`};
 ${body.join('\n')}
   }
 

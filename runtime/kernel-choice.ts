@@ -1,0 +1,130 @@
+import type { Dispatch, ForwardProgram, WeightEntry } from './program.ts';
+
+/**
+ * OUT/<exp>/tuning.json, written by `hrnet tune`: for each convolution (by its choice key), the
+ * variant measured fastest on one adapter and driver at one batch size, with every candidate's time.
+ */
+export interface TuningFile {
+  readonly format: 'hrnetc-tuning';
+  readonly version: 1;
+  /** The adapter and driver it was measured on (describeAdapter: vendor, architecture, description). */
+  readonly adapter: string;
+  readonly experiment: string;
+  readonly batch: number;
+  readonly kernels: Readonly<Record<string, TunedKernel>>;
+}
+
+export interface TunedKernel {
+  readonly variant: string;
+  /** Median milliseconds per dispatch of each candidate that matched the reference. */
+  readonly ms: Readonly<Record<string, number>>;
+}
+
+export interface KernelSelection {
+  readonly adapter: string;
+  readonly isSoftware: boolean;
+  readonly tuning?: TuningFile;
+}
+
+export interface ChosenKernels {
+  /** The program with every choice made: each dispatch runs one kernel, and `choice` is gone. */
+  readonly program: ForwardProgram;
+  /** The weight entries the chosen kernels bind, packed together; the others have no bytes. */
+  readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
+  /** What decided: a tuning file for this adapter, or the adapter class's defaults. */
+  readonly source: 'tuning' | 'software defaults' | 'hardware defaults';
+  /** Dispatches whose variant the tuning file chose. */
+  readonly tuned: number;
+  /** Why a tuning file present was not used, for the user. */
+  readonly ignoredTuning?: string;
+  /** Dispatches per variant name, e.g. { 'direct-p16k8': 40, gemm: 12 }. */
+  readonly variantCounts: Readonly<Record<string, number>>;
+}
+
+/**
+ * Makes every kernel choice of a forward program: the tuning file's variant when the file was
+ * measured on this adapter and driver, else the default for the adapter's class. Deterministic given
+ * the file. Only the chosen kernels' weights are packed, so unused layouts cost no memory.
+ */
+export function chooseKernels(
+  program: ForwardProgram,
+  weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] },
+  selection: KernelSelection,
+): ChosenKernels {
+  const tuning = selection.tuning;
+  const tuningApplies = tuning !== undefined && tuning.adapter === selection.adapter;
+  const defaultsName = selection.isSoftware ? 'software' : 'hardware';
+  const variantCounts: Record<string, number> = {};
+  let tunedCount = 0;
+  const dispatches = program.dispatches.map((dispatch): Dispatch => {
+    const choice = dispatch.choice;
+    if (!choice) return dispatch;
+    const byName = (name: string | undefined) => choice.variants.find((v) => v.name === name);
+    // A variant this compilation does not have (another --target) leaves the default in place.
+    const tuned = tuningApplies ? byName(tuning.kernels[choice.key]?.variant) : undefined;
+    if (tuned) tunedCount++;
+    const wanted = choice.defaults[defaultsName];
+    const variant = tuned ?? byName(wanted);
+    if (!variant) {
+      throw new Error(
+        `${dispatch.module}: no kernel variant ${wanted} (has ${choice.variants.map((v) => v.name).join(', ')})`,
+      );
+    }
+    variantCounts[variant.name] = (variantCounts[variant.name] ?? 0) + 1;
+    const { choice: _made, ...rest } = dispatch;
+    return { ...rest, kernel: variant.kernel, bindings: variant.bindings, workgroups: variant.workgroups };
+  });
+  const ignoredTuning =
+    tuning !== undefined && !tuningApplies
+      ? `the tuning file was measured on ${tuning.adapter}, not on this adapter (${selection.adapter}); using the defaults`
+      : undefined;
+  return {
+    program: { ...program, dispatches },
+    weights: packUsedEntries(weights.entries, dispatches),
+    source: tunedCount > 0 ? 'tuning' : `${defaultsName} defaults`,
+    tuned: tunedCount,
+    ...(ignoredTuning ? { ignoredTuning } : {}),
+    variantCounts,
+  };
+}
+
+/** New offsets for the entries the dispatches bind, in entry order; unbound entries get no bytes. */
+function packUsedEntries(
+  entries: readonly WeightEntry[],
+  dispatches: readonly Dispatch[],
+): { bytes: number; entries: WeightEntry[] } {
+  const used = new Set<number>();
+  for (const dispatch of dispatches)
+    for (const binding of dispatch.bindings) if (binding.kind === 'weight') used.add(binding.entry);
+  let bytes = 0;
+  const packed = entries.map((entry, i) => {
+    if (!used.has(i)) return { ...entry, offset: 0, bytes: 0 };
+    const placed = { ...entry, offset: bytes };
+    bytes += entry.bytes;
+    return placed;
+  });
+  return { bytes, entries: packed };
+}
+
+/** Checks the shape of a parsed tuning.json; returns a message for the first problem, if any. */
+export function tuningFileProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null) return 'is not a JSON object';
+  const file = value as Partial<TuningFile>;
+  if (file.format !== 'hrnetc-tuning' || file.version !== 1) return 'is not an hrnetc v1 tuning file';
+  if (typeof file.adapter !== 'string') return 'has no adapter';
+  if (typeof file.kernels !== 'object' || file.kernels === null) return 'has no kernels';
+  for (const [key, kernel] of Object.entries(file.kernels)) {
+    if (typeof kernel?.variant !== 'string') return `names no variant for ${key}`;
+  }
+  return undefined;
+}
+
+/** One line for the user: which kernels run, and why (e.g. `tuning.json: direct-p16k8 40, gemm 12`). */
+export function describeKernelChoice(chosen: ChosenKernels): string {
+  const counts = Object.entries(chosen.variantCounts)
+    .map(([name, n]) => `${name} ${n}`)
+    .join(', ');
+  if (counts === '') return 'one kernel per convolution';
+  const why = chosen.source === 'tuning' ? `tuning.json (${chosen.tuned} tuned)` : chosen.source;
+  return `${why}: ${counts}`;
+}

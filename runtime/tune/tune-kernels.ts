@@ -1,0 +1,256 @@
+import { Prng } from '../../common/prng.ts';
+import type { GpuContext } from '../gpu/adapter.ts';
+import { createPipelines } from '../gpu/pipelines.ts';
+import { readMapped } from '../gpu/result-wait.ts';
+import { timePasses } from '../gpu/timed-passes.ts';
+import type { TunedKernel, TuningFile } from '../kernel-choice.ts';
+import type { Dispatch, DispatchVariant, ParameterInfo, WeightEntry } from '../program.ts';
+import type { CompiledProgram } from '../program-loader.ts';
+import { packWeights } from '../weights/pack-weights.ts';
+import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
+
+export interface TuneOptions {
+  readonly batch: number;
+  /** Timed dispatches per candidate (the median counts). */
+  readonly repetitions: number;
+  readonly seed?: number;
+  /** Told after each convolution is measured. */
+  readonly onProgress?: (done: number, total: number, key: string) => void;
+}
+
+/** One convolution's measurement: the candidates' times, and the ones that did not match. */
+export interface TuneResult {
+  readonly file: TuningFile;
+  /** Candidates whose output differed from the reference, by key: `variant: relative error`. */
+  readonly rejected: readonly string[];
+  /** How the times were taken. */
+  readonly clock: 'timestamp queries' | 'wall clock';
+}
+
+/**
+ * Largest |candidate − reference| / max |reference| accepted as the same convolution: float32 sums
+ * in another order differ by a few ulps of the largest partial sums, far below this; a wrong index
+ * or a missed tap differs by O(1).
+ */
+export const variantTolerance = 1e-4;
+
+/** The reference every candidate is checked against: the tiled GEMM, else the first variant. */
+const referenceName = 'gemm';
+
+/**
+ * Measures every kernel variant of each convolution (one measurement per choice key) on this
+ * adapter: random inputs and weights, each candidate's output checked against the reference
+ * variant's before it is timed, then the median of `repetitions` dispatches (GPU timestamps where
+ * the adapter has them, else the wall clock of one submission). The fastest matching candidate wins;
+ * ties keep the order the compiler listed them in, so the result is deterministic given the times.
+ */
+export async function tuneKernels(
+  gpu: GpuContext,
+  compiled: Pick<CompiledProgram, 'manifest' | 'forward' | 'kernels'>,
+  options: TuneOptions,
+): Promise<TuneResult> {
+  const { device } = gpu;
+  const choices = new Map<string, Dispatch>();
+  for (const dispatch of compiled.forward.dispatches)
+    if (dispatch.choice && !choices.has(dispatch.choice.key)) choices.set(dispatch.choice.key, dispatch);
+  const names = [...new Set([...choices.values()].flatMap((d) => d.choice!.variants.map((v) => v.kernel)))];
+  const pipelines = await createPipelines(gpu, names, compiled.kernels, 'tuning');
+  const tensors = randomParameters(compiled.manifest.parameters, options.seed ?? 0);
+  const timestamps = device.features.has('timestamp-query');
+  const kernels: Record<string, TunedKernel> = {};
+  const rejected: string[] = [];
+  let done = 0;
+  for (const [key, dispatch] of choices) {
+    const variants = dispatch.choice!.variants;
+    const reference = variants.find((v) => v.name === referenceName) ?? variants[0]!;
+    const activations = activationData(dispatch, compiled, options.batch, options.seed ?? 0);
+    const expected = await runVariant(gpu, pipelines.get(reference.kernel)!, reference, activations, {
+      tensors,
+      entries: compiled.manifest.weights.entries,
+      batch: options.batch,
+      repetitions: 0,
+      timestamps,
+    });
+    const ms: Record<string, number> = {};
+    for (const variant of variants) {
+      const run = await runVariant(gpu, pipelines.get(variant.kernel)!, variant, activations, {
+        tensors,
+        entries: compiled.manifest.weights.entries,
+        batch: options.batch,
+        repetitions: options.repetitions,
+        timestamps,
+      });
+      const error = relativeError(run.output, expected.output);
+      if (!(error <= variantTolerance)) {
+        rejected.push(`${key} ${variant.name}: relative error ${error.toExponential(2)}`);
+        continue;
+      }
+      ms[variant.name] = run.ms;
+    }
+    const fastest = Object.entries(ms).reduce<[string, number] | undefined>(
+      (best, entry) => (best === undefined || entry[1] < best[1] ? entry : best),
+      undefined,
+    );
+    if (fastest) kernels[key] = { variant: fastest[0], ms };
+    options.onProgress?.(++done, choices.size, key);
+  }
+  return {
+    file: {
+      format: 'hrnetc-tuning',
+      version: 1,
+      adapter: gpu.adapterDescription,
+      experiment: compiled.forward.experiment,
+      batch: options.batch,
+      kernels,
+    },
+    rejected,
+    clock: timestamps ? 'timestamp queries' : 'wall clock',
+  };
+}
+
+/**
+ * Random official parameters: weights and biases in [-0.5, 0.5), running variances in [0.5, 1.5),
+ * so folded and unfolded weights are all of ordinary size.
+ */
+function randomParameters(parameters: readonly ParameterInfo[], seed: number): TensorMap {
+  const prng = new Prng(seed);
+  const tensors = new Map<string, NamedTensor>();
+  for (const p of parameters) {
+    const count = p.shape.reduce((n, d) => n * d, 1);
+    const data = new Float32Array(count);
+    const low = p.role === 'running_var' ? 0.5 : -0.5;
+    for (let i = 0; i < count; i++) data[i] = low + prng.next();
+    tensors.set(p.name, { shape: p.shape, data });
+  }
+  return tensors;
+}
+
+/** Random contents for the dispatch's activation bindings (the output's too: it is overwritten). */
+function activationData(
+  dispatch: Dispatch,
+  compiled: Pick<CompiledProgram, 'forward'>,
+  batch: number,
+  seed: number,
+): Map<number, Float32Array> {
+  const prng = new Prng(seed + 1);
+  const data = new Map<number, Float32Array>();
+  for (const binding of dispatch.bindings) {
+    if (binding.kind !== 'activation' || data.has(binding.tensor)) continue;
+    const tensor = compiled.forward.tensors.find((t) => t.id === binding.tensor)!;
+    const values = new Float32Array((tensor.bytes * batch) / 4);
+    for (let i = 0; i < values.length; i++) values[i] = prng.next() * 2 - 1;
+    data.set(binding.tensor, values);
+  }
+  return data;
+}
+
+interface RunSettings {
+  readonly tensors: TensorMap;
+  readonly entries: readonly WeightEntry[];
+  readonly batch: number;
+  readonly repetitions: number;
+  readonly timestamps: boolean;
+}
+
+/**
+ * One candidate on buffers of its own (each binding separate): one dispatch for the output, then
+ * `repetitions` timed ones. Returns the output binding's values and the median milliseconds.
+ */
+async function runVariant(
+  gpu: GpuContext,
+  pipeline: GPUComputePipeline,
+  variant: DispatchVariant,
+  activations: ReadonlyMap<number, Float32Array>,
+  settings: RunSettings,
+): Promise<{ output: Float32Array; ms: number }> {
+  const { device } = gpu;
+  const uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(uniform, 0, new Uint32Array([settings.batch, 0, 0, 0]));
+  const buffers = variant.bindings.map((binding) => {
+    let data: Float32Array;
+    if (binding.kind === 'activation') data = activations.get(binding.tensor)!;
+    else if (binding.kind === 'weight') {
+      const entry = { ...settings.entries[binding.entry]!, offset: 0 };
+      data = packWeights([entry], entry.bytes, settings.tensors);
+    } else throw new Error(`a forward dispatch cannot bind ${binding.kind} buffers`);
+    const buffer = device.createBuffer({
+      size: Math.max(16, data.byteLength),
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+    });
+    device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
+    return buffer;
+  });
+  const group = device.createBindGroup({
+    layout: pipeline.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: uniform } },
+      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
+    ],
+  });
+  const workgroups = variant.workgroups(settings.batch);
+  const dispatch = (pass: GPUComputePassEncoder) => {
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(...workgroups);
+  };
+  try {
+    const output = buffers[0]!;
+    const readback = device.createBuffer({
+      size: output.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const first = device.createCommandEncoder();
+    const pass = first.beginComputePass();
+    dispatch(pass);
+    pass.end();
+    first.copyBufferToBuffer(output, 0, readback, 0, output.size);
+    device.queue.submit([first.finish()]);
+    const values = new Float32Array(await readMapped(device, readback, `kernel ${variant.kernel}`));
+    readback.destroy();
+    const ms = settings.repetitions > 0 ? await timeDispatches(device, dispatch, settings) : 0;
+    return { output: values, ms };
+  } finally {
+    for (const buffer of [uniform, ...buffers]) buffer.destroy();
+  }
+}
+
+async function timeDispatches(
+  device: GPUDevice,
+  dispatch: (pass: GPUComputePassEncoder) => void,
+  { repetitions, timestamps }: RunSettings,
+): Promise<number> {
+  if (!timestamps) {
+    const times: number[] = [];
+    for (let r = 0; r < repetitions; r++) {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass();
+      dispatch(pass);
+      pass.end();
+      const started = performance.now();
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      times.push(performance.now() - started);
+    }
+    return median(times);
+  }
+  const times = await timePasses(device, repetitions, (pass) => dispatch(pass), 'timed kernel dispatches');
+  return median(times);
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** max |a − b| over max |b| (0 for two zero outputs); NaN anywhere gives NaN. */
+function relativeError(actual: Float32Array, expected: Float32Array): number {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const diff = Math.abs(actual[i]! - expected[i]!);
+    if (Number.isNaN(diff)) return Number.NaN;
+    worst = Math.max(worst, diff);
+    scale = Math.max(scale, Math.abs(expected[i]!));
+  }
+  return scale === 0 ? worst : worst / scale;
+}

@@ -1,0 +1,176 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { chooseKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
+import { loadCompiledProgram } from '../../runtime/program-loader.ts';
+import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
+import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
+import { runCli } from '../cli/run-cli.ts';
+import { testGpu } from '../helpers/gpu.ts';
+import { relativeError } from '../helpers/relative-error.ts';
+import { testInput } from '../helpers/test-weights.ts';
+
+const fixture = new URL('../fixtures/ir/strided.ir', import.meta.url).pathname;
+const adapter = 'mesa software llvmpipe: test';
+
+function compile(target: string): string {
+  const out = mkdtempSync(join(tmpdir(), 'hrnet-choice-'));
+  const result = runCli('hrnetc', [fixture, '-o', out, '--target', target]);
+  expect(result.status, result.stderr).toBe(0);
+  return join(out, 'strided');
+}
+
+function tuning(kernels: TuningFile['kernels'], on = adapter): TuningFile {
+  return { format: 'hrnetc-tuning', version: 1, adapter: on, experiment: 'strided', batch: 1, kernels };
+}
+
+describe('kernel variants: what the compiler emits and how the runtime chooses', async () => {
+  const auto = await loadCompiledProgram(compile('auto'));
+  const keys = auto.forward.dispatches.flatMap((d) => (d.choice ? [d.choice.key] : []));
+
+  it('--target auto lists the GEMM and both direct tilings for each convolution', () => {
+    expect(keys).toHaveLength(2);
+    for (const d of auto.forward.dispatches.filter((d) => d.choice)) {
+      expect(d.choice!.variants.map((v) => v.name)).toEqual(['gemm', 'direct-p16k8', 'direct-p8k16']);
+      expect(d.choice!.defaults.hardware).toBe('gemm');
+      expect(d.choice!.defaults.software).toMatch(/^direct-/);
+      expect(d.kernel).toBe(d.choice!.variants.find((v) => v.name === d.choice!.defaults.software)!.kernel);
+    }
+  });
+
+  it('defaults follow the adapter class; only the chosen kernels’ weights are packed', () => {
+    const software = chooseKernels(auto.forward, auto.manifest.weights, { adapter, isSoftware: true });
+    const hardware = chooseKernels(auto.forward, auto.manifest.weights, { adapter, isSoftware: false });
+    expect(software.source).toBe('software defaults');
+    expect(hardware.variantCounts).toEqual({ gemm: 2 });
+    for (const chosen of [software, hardware]) {
+      expect(chosen.program.dispatches.every((d) => d.choice === undefined)).toBe(true);
+      expect(chosen.weights.bytes).toBeLessThan(auto.manifest.weights.bytes);
+      const bound = new Set(
+        chosen.program.dispatches.flatMap((d) =>
+          d.bindings.flatMap((b) => (b.kind === 'weight' ? [b.entry] : [])),
+        ),
+      );
+      chosen.weights.entries.forEach((entry, i) => {
+        expect(entry.bytes > 0).toBe(bound.has(i));
+      });
+    }
+  });
+
+  it('a tuning file for this adapter decides; one for another adapter, or naming unknown variants, does not', () => {
+    const file = tuning({
+      [keys[0]!]: { variant: 'gemm', ms: {} },
+      [keys[1]!]: { variant: 'direct-p16k8', ms: {} },
+    });
+    const tuned = chooseKernels(auto.forward, auto.manifest.weights, {
+      adapter,
+      isSoftware: true,
+      tuning: file,
+    });
+    expect(tuned.source).toBe('tuning');
+    expect(tuned.tuned).toBe(2);
+    expect(tuned.variantCounts).toEqual({ gemm: 1, 'direct-p16k8': 1 });
+    const elsewhere = chooseKernels(auto.forward, auto.manifest.weights, {
+      adapter: 'another adapter',
+      isSoftware: false,
+      tuning: file,
+    });
+    expect(elsewhere.variantCounts).toEqual({ gemm: 2 });
+    expect(elsewhere.ignoredTuning).toMatch(/measured on mesa software llvmpipe: test, not on this adapter/);
+    const stale = tuning({ [keys[0]!]: { variant: 'direct-p4k4', ms: {} } });
+    const fallback = chooseKernels(auto.forward, auto.manifest.weights, {
+      adapter,
+      isSoftware: false,
+      tuning: stale,
+    });
+    expect(fallback.tuned).toBe(0);
+    expect(fallback.variantCounts).toEqual({ gemm: 2 });
+  });
+
+  it('--target gpu emits only the GEMM; --target software makes the direct kernels every default', async () => {
+    const gpu = await loadCompiledProgram(compile('gpu'));
+    expect(gpu.forward.dispatches.some((d) => d.choice)).toBe(false);
+    expect(gpu.manifest.kernels.some((k) => k.name.startsWith('direct'))).toBe(false);
+    const software = await loadCompiledProgram(compile('software'));
+    for (const d of software.forward.dispatches.filter((d) => d.choice))
+      expect(d.choice!.defaults.hardware).toBe(d.choice!.defaults.software);
+  });
+});
+
+describe('hrnet tune', async () => {
+  const compiled = compile('auto');
+  const work = mkdtempSync(join(tmpdir(), 'hrnet-tune-'));
+  const weights = join(work, 'w.safetensors');
+  const input = join(work, 'x.safetensors');
+  const forward = (output: string) =>
+    runCli('hrnet', ['forward', compiled, '--weights', weights, '--input', input, '-o', output]);
+
+  it('times every variant, checked against the reference, and forward then runs the winners', () => {
+    expect(runCli('hrnet', ['init-weights', compiled, '-o', weights, '--seed', '3']).status).toBe(0);
+    writeSafetensors(input, [['input', { shape: [2, 3, 16, 16], data: testInput(2 * 3 * 16 * 16, 4) }]]);
+    const before = forward(join(work, 'defaults.safetensors'));
+    expect(before.status, before.stderr).toBe(0);
+    expect(before.stderr).toMatch(/convolution kernels: software defaults: direct-p8k16 2/);
+
+    const tuned = runCli('hrnet', ['tune', compiled, '--batch', '2', '--repetitions', '3']);
+    expect(tuned.status, tuned.stderr).toBe(0);
+    expect(tuned.stderr).toMatch(/timed 2 convolutions at batch 2 on .* \(timestamp queries\); chose /);
+    const file = JSON.parse(readFileSync(join(compiled, 'tuning.json'), 'utf8')) as TuningFile;
+    expect(file.batch).toBe(2);
+    expect(Object.keys(file.kernels).sort()).toEqual([...new Set(keys(compiled))].sort());
+    for (const kernel of Object.values(file.kernels)) {
+      expect(Object.keys(kernel.ms)).toEqual(['gemm', 'direct-p16k8', 'direct-p8k16']);
+      expect(Object.values(kernel.ms).every((ms) => ms > 0)).toBe(true);
+      const fastest = Math.min(...Object.values(kernel.ms));
+      expect(kernel.ms[kernel.variant]).toBe(fastest);
+    }
+
+    const after = forward(join(work, 'tuned.safetensors'));
+    expect(after.status, after.stderr).toBe(0);
+    expect(after.stderr).toMatch(/convolution kernels: tuning\.json \(2 tuned\)/);
+    const a = readSafetensors(join(work, 'defaults.safetensors')).get('output')!.data;
+    const b = readSafetensors(join(work, 'tuned.safetensors')).get('output')!.data;
+    expect(relativeError(b, a)).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('a tuning file of another adapter is reported and ignored; a damaged one is a located error', () => {
+    const path = join(compiled, 'tuning.json');
+    const file = JSON.parse(readFileSync(path, 'utf8')) as TuningFile;
+    writeFileSync(path, JSON.stringify({ ...file, adapter: 'some other GPU' }));
+    const other = forward(join(work, 'other.safetensors'));
+    expect(other.status, other.stderr).toBe(0);
+    expect(other.stderr).toMatch(
+      /warning: the tuning file was measured on some other GPU, not on this adapter/,
+    );
+    expect(other.stderr).toMatch(/convolution kernels: software defaults/);
+
+    writeFileSync(path, '{"format": "hrnetc-tuning", ');
+    const damaged = forward(join(work, 'damaged.safetensors'));
+    expect(damaged.status).not.toBe(0);
+    expect(damaged.stderr).toContain(`${path} is not valid JSON`);
+    expect(damaged.stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe('the tuner checks each candidate before timing it', () => {
+  it('a variant whose output differs from the reference is rejected, never chosen', async () => {
+    const program = await loadCompiledProgram(compile('auto'));
+    const broken = program.forward.dispatches.find((d) => d.choice)!.choice!;
+    const victim = broken.variants.find((v) => v.name === 'direct-p16k8')!.kernel;
+    const kernels = new Map(program.kernels);
+    const wrong = kernels.get(victim)!.replace('+ bias[co]', '+ 2.0 * bias[co]');
+    expect(wrong).not.toBe(kernels.get(victim));
+    kernels.set(victim, wrong);
+    const result = await tuneKernels(await testGpu(), { ...program, kernels }, { batch: 1, repetitions: 1 });
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]).toMatch(new RegExp(`^${broken.key} direct-p16k8: relative error`));
+    expect(Object.keys(result.file.kernels[broken.key]!.ms)).toEqual(['gemm', 'direct-p8k16']);
+    expect(result.file.kernels[broken.key]!.variant).not.toBe('direct-p16k8');
+  });
+});
+
+function keys(compiled: string): string[] {
+  const text = readFileSync(join(compiled, 'forward.ts'), 'utf8');
+  return [...text.matchAll(/key: '([^']+)'/g)].map((m) => m[1]!);
+}
