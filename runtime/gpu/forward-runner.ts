@@ -96,7 +96,7 @@ export class ForwardRunner {
     const pipelines = await createPipelines(gpu, names, kernels, 'forward');
     const weights = device.createBuffer({
       size: Math.max(16, weightData.byteLength),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'weights',
     });
     device.queue.writeBuffer(weights, 0, ownBuffer(weightData));

@@ -213,6 +213,12 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
       1,
     ],
     [
+      'weights beyond one uniform binding (64 KiB), read from storage',
+      conv({ inChannels: 48, outChannels: 40, height: 3, width: 8, relu: true }),
+      wide,
+      2,
+    ],
+    [
       '3x3 without padding',
       conv({ inChannels: 3, outChannels: 5, height: 6, width: 12, pad: 0, relu: true }),
       tall,
@@ -223,6 +229,19 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
     it(`${name}: ${spec.inChannels}→${spec.outChannels}, ${spec.height}x${spec.width}, ${tiling.pixels}x${tiling.channels}, batch ${batch}`, () =>
       checkAgainstInterpreter(spec, tiling, batch));
   }
+
+  it('declares packed weights of at most 64 KiB as a uniform array, larger ones as storage', () => {
+    const weightOf = (spec: ConvKernelSpec) =>
+      directConvBindings(spec, 'packed', wide).find((b) => b.name === 'weight')!;
+    // 40 output channels (5 blocks of 8) × 32 inputs × 9 taps: 46,080 bytes; with 48 inputs: 69,120.
+    expect(weightOf(conv({ inChannels: 32, outChannels: 40, height: 4, width: 8 })).uniformLength).toBe(2880);
+    expect(
+      weightOf(conv({ inChannels: 48, outChannels: 40, height: 3, width: 8 })).uniformLength,
+    ).toBeUndefined();
+    expect(
+      generateDirectConvKernel(conv({ inChannels: 32, outChannels: 40, height: 4, width: 8 }), wide),
+    ).toContain('var<uniform> weight: array<vec4<f32>, 2880>;');
+  });
 });
 
 describe('every direct tiling the tuner can choose equals the float64 interpreter on random shapes', () => {

@@ -37,7 +37,8 @@ export async function runKernelReadAll(
     const values = data[i]!;
     const buffer = device.createBuffer({
       size: Math.max(16, Math.ceil(values.byteLength / 16) * 16),
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
+      usage:
+        GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
     });
     device.queue.writeBuffer(buffer, 0, values);
     return buffer;

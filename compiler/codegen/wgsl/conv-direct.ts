@@ -1,5 +1,11 @@
 import type { WeightLayout } from '../../../runtime/program.ts';
-import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bindings.ts';
+import {
+  declareBindings,
+  generatorHeader,
+  type KernelBinding,
+  u32,
+  uniformBindingBytes,
+} from './bindings.ts';
 import { convEpilogueSum } from './conv-epilogue.ts';
 import { type ConvKernelSpec, convBindings, describeConv } from './conv-gemm.ts';
 
@@ -21,6 +27,12 @@ const maxThreads = 64;
 export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
   return waste(16) <= waste(8) ? { pixels: 16, channels: 8 } : { pixels: 8, channels: 16 };
+}
+
+/** vec4s of the packed weight: [O/K rounded up][I][k·k][K/4]. */
+function packedWeightVectors(spec: ConvKernelSpec, tiling: DirectConvTiling): number {
+  const blocks = Math.ceil(spec.outChannels / tiling.channels);
+  return (blocks * spec.inChannels * spec.kernel * spec.kernel * tiling.channels) / 4;
 }
 
 /** The packed weight layout the kernel reads for these channels per invocation. */
@@ -45,10 +57,19 @@ function readsVectors(spec: ConvKernelSpec): boolean {
 export type DirectWeights = 'packed' | 'official' | 'flipped-transposed';
 
 /** The conv bindings in their order; `x` is declared as vec4s when rows are read as vec4s. */
-export function directConvBindings(spec: ConvKernelSpec, weights: DirectWeights = 'packed'): KernelBinding[] {
+export function directConvBindings(
+  spec: ConvKernelSpec,
+  weights: DirectWeights = 'packed',
+  tiling: DirectConvTiling = chooseDirectTiling(spec),
+): KernelBinding[] {
   return convBindings(spec).map((b) => {
     if (b.name === 'x' && readsVectors(spec)) return { ...b, element: 'vec4<f32>' as const };
-    if (weights === 'packed') return b;
+    if (weights === 'packed') {
+      const vectors = packedWeightVectors(spec, tiling);
+      return b.name === 'weight' && vectors * 16 <= uniformBindingBytes
+        ? { ...b, uniformLength: vectors }
+        : b;
+    }
     return {
       ...b,
       access: 'read_write' as const,
@@ -132,10 +153,15 @@ export function generateDirectConvKernel(
     `  let rowAt${ky} = ${scaled(`clamp(row${ky}, 0, VIRTUAL_H - 1)`, spec)} * ${vectors ? 'W_VEC' : 'W'};`,
   ]);
 
+  // A vec4 chunk the taps only partly read (the halo either side) is read as the scalars they need.
+  const needed = (chunk: number) =>
+    [0, 1, 2, 3].filter((k) => 4 * chunk + k >= firstOffset && 4 * chunk + k <= lastOffset);
+  const partial = (chunk: number) => needed(chunk).length < 4;
   const value = (ky: number, column: number) => {
     if (!vectors) return `v${ky}_${vectorName(column)}`;
     const chunk = Math.floor(column / 4);
-    return `v${ky}_${vectorName(chunk)}.${'xyzw'[column - 4 * chunk]}`;
+    const lane = 'xyzw'[column - 4 * chunk];
+    return partial(chunk) ? `v${ky}_${vectorName(chunk)}${lane}` : `v${ky}_${vectorName(chunk)}.${lane}`;
   };
   // Official layouts: each of the K channels' rows starts at its own address (clamped to a real
   // channel; the padding channels' sums are never stored), one scalar load per channel and tap.
@@ -160,9 +186,16 @@ export function generateDirectConvKernel(
     const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
     for (const c of columns) {
       const name = vectorName(c);
-      body.push(
-        `    let v${ky}_${name} = select(${zero}, x[plane + rowAt${ky} + columnAt${name}], rowOk${ky} && columnOk${name});`,
-      );
+      const at = `x[plane + rowAt${ky} + columnAt${name}]`;
+      const ok = `rowOk${ky} && columnOk${name}`;
+      if (vectors && partial(c)) {
+        for (const k of needed(c)) {
+          const lane = 'xyzw'[k];
+          body.push(`    let v${ky}_${name}${lane} = select(0.0, ${at}.${lane}, ${ok});`);
+        }
+      } else {
+        body.push(`    let v${ky}_${name} = select(${zero}, ${at}, ${ok});`);
+      }
     }
     for (let kx = 0; kx < kernel; kx++) {
       const tap = ky * kernel + kx;
@@ -192,7 +225,7 @@ export function generateDirectConvKernel(
 
   return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}`)}
 
-${declareBindings(directConvBindings(spec, weightSource))}
+${declareBindings(directConvBindings(spec, weightSource, tiling))}
 
 const CIN: u32 = ${u32(spec.inChannels)};
 const H: u32 = ${u32(spec.height)};
