@@ -15,6 +15,7 @@ import {
   chooseDirectTiling,
   type DirectConvTiling,
   directConvWorkgroups,
+  directTilings,
   directWeightLayout,
   generateDirectConvKernel,
 } from './wgsl/conv-direct.ts';
@@ -245,11 +246,6 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
 type ConvStrategy =
   | { readonly kind: 'gemm'; readonly name: string }
   | { readonly kind: 'direct'; readonly name: string; readonly tiling: DirectConvTiling };
-
-const directTilings: readonly DirectConvTiling[] = [
-  { pixels: 16, channels: 8 },
-  { pixels: 8, channels: 16 },
-];
 
 const directName = (tiling: DirectConvTiling) => `direct-p${tiling.pixels}k${tiling.channels}`;
 

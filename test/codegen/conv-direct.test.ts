@@ -21,6 +21,7 @@ const { tensor: randomTensor } = randomSource(20261127);
 
 const wide: DirectConvTiling = { pixels: 16, channels: 8 };
 const tall: DirectConvTiling = { pixels: 8, channels: 16 };
+const mid: DirectConvTiling = { pixels: 12, channels: 8 };
 
 /** A conv spec whose output size follows from the input, kernel, stride, pad and upsampling. */
 function conv(
@@ -246,7 +247,7 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
 
 describe('every direct tiling the tuner can choose equals the float64 interpreter on random shapes', () => {
   const random = randomSource(20261201);
-  for (const tiling of [wide, tall]) {
+  for (const tiling of [wide, mid, tall]) {
     for (let i = 0; i < 3; i++) {
       const kernel = random.pick([1, 3]);
       const stride = random.pick([1, 2]);
@@ -329,10 +330,11 @@ describe('the direct-conv weight layouts', () => {
     expect(usesDirectConv(conv({ ...shape, termScales: [3] }))).toBe(false);
   });
 
-  it('blocks of 16 pixels unless blocks of 8 waste fewer', () => {
+  it('the tiling that wastes the fewest pixels, the wider on a tie', () => {
     const tiling = (width: number) =>
       chooseDirectTiling(conv({ inChannels: 8, outChannels: 8, height: 4, width }));
-    expect([64, 48, 32, 16, 12].map(tiling)).toEqual(Array(5).fill(wide));
-    expect([24, 8, 6].map(tiling)).toEqual(Array(3).fill(tall));
+    expect([64, 48, 32, 16].map(tiling)).toEqual(Array(4).fill(wide));
+    expect([24, 12].map(tiling)).toEqual(Array(2).fill(mid));
+    expect([8, 6, 4].map(tiling)).toEqual(Array(3).fill(tall));
   });
 });

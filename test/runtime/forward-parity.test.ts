@@ -58,7 +58,7 @@ describe('forward equals the official PyTorch model (eval mode, same weights)', 
     const perImage = program.forward.input.shape.reduce((n, d) => n * d, 1);
     const expected = reference('forward_w8_64x64.safetensors');
     const choices = program.forward.dispatches.flatMap((d) => (d.choice ? [d.choice] : []));
-    for (const variant of ['gemm', 'direct-p16k8', 'direct-p8k16']) {
+    for (const variant of ['gemm', 'direct-p16k8', 'direct-p12k8', 'direct-p8k16']) {
       const kernels = Object.fromEntries(choices.map((c) => [c.key, { variant, ms: {} }]));
       const tuning: TuningFile = {
         format: 'hrnetc-tuning',

@@ -29,10 +29,15 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
   const auto = await loadCompiledProgram(compile('auto'));
   const keys = auto.forward.dispatches.flatMap((d) => (d.choice ? [d.choice.key] : []));
 
-  it('--target auto lists the GEMM and both direct tilings for each convolution', () => {
+  it('--target auto lists the GEMM and every direct tiling for each convolution', () => {
     expect(keys).toHaveLength(2);
     for (const d of auto.forward.dispatches.filter((d) => d.choice)) {
-      expect(d.choice!.variants.map((v) => v.name)).toEqual(['gemm', 'direct-p16k8', 'direct-p8k16']);
+      expect(d.choice!.variants.map((v) => v.name)).toEqual([
+        'gemm',
+        'direct-p16k8',
+        'direct-p12k8',
+        'direct-p8k16',
+      ]);
       expect(d.choice!.defaults.hardware).toBe('gemm');
       expect(d.choice!.defaults.software).toMatch(/^direct-/);
       expect(d.kernel).toBe(d.choice!.variants.find((v) => v.name === d.choice!.defaults.software)!.kernel);
@@ -120,7 +125,7 @@ describe('hrnet tune', async () => {
     expect(file.batch).toBe(2);
     expect(Object.keys(file.kernels).sort()).toEqual([...new Set(keys(compiled))].sort());
     for (const kernel of Object.values(file.kernels)) {
-      expect(Object.keys(kernel.ms)).toEqual(['gemm', 'direct-p16k8', 'direct-p8k16']);
+      expect(Object.keys(kernel.ms)).toEqual(['gemm', 'direct-p16k8', 'direct-p12k8', 'direct-p8k16']);
       expect(Object.values(kernel.ms).every((ms) => ms > 0)).toBe(true);
       const fastest = Math.min(...Object.values(kernel.ms));
       expect(kernel.ms[kernel.variant]).toBe(fastest);
@@ -165,7 +170,11 @@ describe('the tuner checks each candidate before timing it', () => {
     const result = await tuneKernels(await testGpu(), { ...program, kernels }, { batch: 1, repetitions: 1 });
     expect(result.rejected).toHaveLength(1);
     expect(result.rejected[0]).toMatch(new RegExp(`^${broken.key} direct-p16k8: relative error`));
-    expect(Object.keys(result.file.kernels[broken.key]!.ms)).toEqual(['gemm', 'direct-p8k16']);
+    expect(Object.keys(result.file.kernels[broken.key]!.ms)).toEqual([
+      'gemm',
+      'direct-p12k8',
+      'direct-p8k16',
+    ]);
     expect(result.file.kernels[broken.key]!.variant).not.toBe('direct-p16k8');
   });
 });

@@ -20,13 +20,24 @@ export interface DirectConvTiling {
 const maxThreads = 64;
 
 /**
- * 32 vec4 accumulators per invocation either way. 16 pixels × 8 channels loads fewer halo values
- * per pixel and measured faster on lavapipe wherever rows fill the blocks; rows that 8-pixel blocks
- * fit better (8, 24 or 6 wide) take 8 × 16, which idles fewer lanes on padding pixels.
+ * The tilings the direct kernel is compiled with: 32 vec4 accumulators per invocation for 16 × 8 and
+ * 8 × 16, 24 for 12 × 8 (12-, 24- and 48-wide rows, as COCO's 256×192 has).
+ */
+export const directTilings: readonly DirectConvTiling[] = [
+  { pixels: 16, channels: 8 },
+  { pixels: 12, channels: 8 },
+  { pixels: 8, channels: 16 },
+];
+
+/**
+ * The default tiling: the one that idles the fewest lanes on padding pixels, the wider on a tie.
+ * 16 pixels × 8 channels loads fewer halo values per pixel and measured fastest on lavapipe wherever
+ * rows fill its blocks; 12 × 8 measured faster than 8 × 16 on 12- and 24-wide rows. `hrnet tune`
+ * measures all of them on the user's adapter.
  */
 export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
-  return waste(16) <= waste(8) ? { pixels: 16, channels: 8 } : { pixels: 8, channels: 16 };
+  return directTilings.reduce((best, t) => (waste(t.pixels) < waste(best.pixels) ? t : best));
 }
 
 /** vec4s of the packed weight: [O/K rounded up][I][k·k][K/4]. */
