@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # On a machine with a GPU: correctness on the real driver first (the forward and training-step parity
-# tests against the official PyTorch references, and the kernel tests), then the timings of
-# bench/peers (hrnetc against ONNX Runtime's WebGPU EP). Results go to ${OUT:-gpu-check}/.
+# tests against the official PyTorch references, every kernel variant, and the tuner), then the
+# timings of bench/peers (hrnetc against ONNX Runtime's WebGPU EP) with the GPU defaults and again
+# with the kernels `hrnet tune` measures on this GPU. Results go to ${OUT:-gpu-check}/.
 #
 # The machine needs node ≥ 20, this checkout's node_modules, and a Vulkan loader with the GPU's
 # driver. Where the loader is missing, put Debian's libvulkan1 .deb files in .gl/ (see the device
@@ -30,7 +31,16 @@ npx tsx -e "
 " 2>&1 | tee "$out/adapter.txt"
 
 set -o pipefail
-npx vitest run test/runtime/forward-parity.test.ts test/train/train-step-parity.test.ts test/codegen \
-  2>&1 | tee "$out/parity.log"
+npx vitest run test/runtime/forward-parity.test.ts test/runtime/kernel-choice.test.ts \
+  test/train/train-step-parity.test.ts test/codegen 2>&1 | tee "$out/parity.log"
 npm run bench:peers -- --json "$out/peers.json" 2>&1 | tee "$out/peers.log"
+# The same with every convolution's variant measured on this GPU.
+tuned=()
+for exp in mpii/w32_256x256 coco/w32_256x192; do
+  npx hrnetc "experiments/$exp.yaml" -o "$out/generated" --emit forward,kernels,manifest
+  name=$(basename "$exp")
+  npx hrnet tune "$out/generated/$name" --batch 8 2>&1 | tee -a "$out/tune.log"
+  tuned+=(--tuning "$out/generated/$name/tuning.json")
+done
+npm run bench:peers -- --json "$out/peers-tuned.json" "${tuned[@]}" 2>&1 | tee "$out/peers-tuned.log"
 npm run bench:forward 2>&1 | tee "$out/forward.log"
