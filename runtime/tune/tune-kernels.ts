@@ -2,6 +2,7 @@ import { Prng } from '../../common/prng.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
+import { standaloneBindings } from '../gpu/standalone-dispatch.ts';
 import { timePasses } from '../gpu/timed-passes.ts';
 import type { TunedKernel, TuningFile } from '../kernel-choice.ts';
 import type { Dispatch, DispatchVariant, ParameterInfo, WeightEntry } from '../program.ts';
@@ -164,30 +165,15 @@ async function runVariant(
   settings: RunSettings,
 ): Promise<{ output: Float32Array; ms: number }> {
   const { device } = gpu;
-  const uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(uniform, 0, new Uint32Array([settings.batch, 0, 0, 0]));
-  const buffers = variant.bindings.map((binding) => {
-    let data: Float32Array;
-    if (binding.kind === 'activation') data = activations.get(binding.tensor)!;
-    else if (binding.kind === 'weight') {
+  const values = variant.bindings.map((binding) => {
+    if (binding.kind === 'activation') return activations.get(binding.tensor)!;
+    if (binding.kind === 'weight') {
       const entry = { ...settings.entries[binding.entry]!, offset: 0 };
-      data = packWeights([entry], entry.bytes, settings.tensors);
-    } else throw new Error(`a forward dispatch cannot bind ${binding.kind} buffers`);
-    const buffer = device.createBuffer({
-      size: Math.max(16, data.byteLength),
-      usage:
-        GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    });
-    device.queue.writeBuffer(buffer, 0, data as Float32Array<ArrayBuffer>);
-    return buffer;
+      return packWeights([entry], entry.bytes, settings.tensors);
+    }
+    throw new Error(`a forward dispatch cannot bind ${binding.kind} buffers`);
   });
-  const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: uniform } },
-      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-    ],
-  });
+  const { group, buffers, destroy } = standaloneBindings(device, pipeline, settings.batch, values);
   const workgroups = variant.workgroups(settings.batch);
   const dispatch = (pass: GPUComputePassEncoder) => {
     pass.setPipeline(pipeline);
@@ -211,7 +197,7 @@ async function runVariant(
     const ms = settings.repetitions > 0 ? await timeDispatches(device, dispatch, settings) : 0;
     return { output: values, ms };
   } finally {
-    for (const buffer of [uniform, ...buffers]) buffer.destroy();
+    destroy();
   }
 }
 

@@ -1,6 +1,7 @@
 import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
 import { createPipelines } from '../../runtime/gpu/pipelines.ts';
 import { readMapped } from '../../runtime/gpu/result-wait.ts';
+import { standaloneBindings } from '../../runtime/gpu/standalone-dispatch.ts';
 import { testGpu } from './gpu.ts';
 
 /**
@@ -25,31 +26,15 @@ export async function runKernelReadAll(
   batch: number,
   workgroups: readonly [number, number, number],
 ): Promise<Float32Array[]> {
+  if (bindings.length !== data.length)
+    throw new Error(`${bindings.length} bindings but ${data.length} arrays of data`);
   const gpu = await testGpu();
   const { device } = gpu;
   const pipeline = (await createPipelines(gpu, ['kernel'], new Map([['kernel', wgsl]]), 'test')).get(
     'kernel',
   )!;
   device.pushErrorScope('validation');
-  const uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(uniform, 0, new Uint32Array([batch, 0, 0, 0]));
-  const buffers = bindings.map((_, i) => {
-    const values = data[i]!;
-    const buffer = device.createBuffer({
-      size: Math.max(16, Math.ceil(values.byteLength / 16) * 16),
-      usage:
-        GPUBufferUsage.STORAGE | GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-    });
-    device.queue.writeBuffer(buffer, 0, values);
-    return buffer;
-  });
-  const group = device.createBindGroup({
-    layout: pipeline.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: uniform } },
-      ...buffers.map((buffer, i) => ({ binding: i + 1, resource: { buffer } })),
-    ],
-  });
+  const { group, buffers, destroy } = standaloneBindings(device, pipeline, batch, data);
   const readbacks = buffers.map((b) =>
     device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   );
@@ -69,6 +54,7 @@ export async function runKernelReadAll(
       return new Float32Array(bytes.slice(0, data[i]!.byteLength));
     }),
   );
-  for (const buffer of [...buffers, uniform, ...readbacks]) buffer.destroy();
+  for (const buffer of readbacks) buffer.destroy();
+  destroy();
   return results;
 }
