@@ -11,6 +11,7 @@ import { summarize } from '../compiler/ir/summary.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
+import { windowCount } from '../runtime/weight-windows.ts';
 import { benchForward, tuningArgument } from './compiled-forward.ts';
 
 const quick = process.argv.includes('--quick');
@@ -51,9 +52,11 @@ for (const { experiment, batches } of cases) {
   } = await benchForward(gpu, experiment, tuning);
   const macs = summarize(source).macs;
   const dispatches = chosen.program.dispatches;
+  // GPU dispatches: a dispatch with a windowed weight runs once per window.
+  const gpuDispatches = dispatches.reduce((n, d) => n + windowCount(d.bindings, chosen.weights.entries), 0);
   const launchMacs = program.launches.map((launch) => convMacs(graph.nodes[launch.node]!, graph.nodes));
   console.log(
-    `${name}: ${dispatches.length} dispatches; convolution kernels: ${describeKernelChoice(chosen)}`,
+    `${name}: ${dispatches.length} dispatches (${gpuDispatches} with weight windows); convolution kernels: ${describeKernelChoice(chosen)}`,
   );
   const perImage = program.input.shape.reduce((n, d) => n * d, 1);
   for (const batch of batches) {
@@ -79,7 +82,7 @@ for (const { experiment, batches } of cases) {
         ms.toFixed(1),
         (gflop / (ms / 1000)).toFixed(2),
         ((batch * 1000) / ms).toFixed(2),
-        String(dispatches.length * Math.ceil(batch / runner.maxChunk)),
+        String(gpuDispatches * Math.ceil(batch / runner.maxChunk)),
         hostMs.toFixed(1),
       ]);
     }

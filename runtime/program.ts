@@ -152,6 +152,21 @@ export interface WeightEntry {
   /** Byte offset in the weight buffer, a multiple of 256. */
   readonly offset: number;
   readonly bytes: number;
+  /** A conv-direct layout read from uniform bindings, a window of whole channel blocks at a time. */
+  readonly windows?: WeightWindows;
+}
+
+/**
+ * A packed direct-conv weight split into windows that each fit one uniform binding (64 KiB): window w
+ * is the `bytes` at byte w·bytes of the entry, a vec4 whose x is the window's first block (w·blocks,
+ * as a float), then `blocks` channel blocks (zeros past the last real one). A dispatch binding such
+ * an entry runs once per window, binding each in turn; its workgroups cover one window's blocks.
+ */
+export interface WeightWindows {
+  readonly count: number;
+  readonly blocks: number;
+  /** A multiple of 256 (any adapter's uniform offset alignment), at most 65536. */
+  readonly bytes: number;
 }
 
 export interface ParameterInfo {

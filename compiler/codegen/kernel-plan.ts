@@ -6,6 +6,7 @@ import type {
   WeightEntry,
   WeightLayout,
   WeightSource,
+  WeightWindows,
 } from '../../runtime/program.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { graphParameters } from '../ir/parameters.ts';
@@ -17,6 +18,7 @@ import {
   directConvWorkgroups,
   directTilings,
   directWeightLayout,
+  directWeightWindows,
   generateDirectConvKernel,
 } from './wgsl/conv-direct.ts';
 import { type ConvKernelSpec, convWorkgroups, describeConv, generateConvKernel } from './wgsl/conv-gemm.ts';
@@ -145,10 +147,13 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
         const bindings: Binding[] = [
           activation(node.id),
           activation(x!),
-          weights.entry(
-            weight!,
-            strategy.kind === 'direct' ? directWeightLayout(strategy.tiling) : 'conv-gemm',
-          ),
+          strategy.kind === 'direct'
+            ? weights.entry(
+                weight!,
+                directWeightLayout(strategy.tiling),
+                directWeightWindows(spec, strategy.tiling),
+              )
+            : weights.entry(weight!, 'conv-gemm'),
         ];
         if (bias !== undefined) bindings.push(weights.entry(bias, 'vector'));
         bindings.push(...terms.map(activation));
@@ -335,15 +340,22 @@ class WeightPacker {
 
   constructor(private readonly nodes: readonly Node[]) {}
 
-  entry(id: number, layout: WeightLayout): Binding {
-    const key = `${id}:${layout}`;
+  entry(id: number, layout: WeightLayout, windows?: WeightWindows): Binding {
+    const key = `${id}:${layout}:${windows ? `${windows.count}x${windows.blocks}` : ''}`;
     let entry = this.index.get(key);
     if (entry === undefined) {
       const node = this.nodes[id]!;
       const shape = node.type.shape as number[];
-      const bytes = alignUp(packedElements(shape, layout) * 4);
+      const bytes = alignUp(packedElements(shape, layout, windows) * 4);
       entry = this.entries.length;
-      this.entries.push({ source: this.sourceOf(node), shape, layout, offset: this.bytes, bytes });
+      this.entries.push({
+        source: this.sourceOf(node),
+        shape,
+        layout,
+        offset: this.bytes,
+        bytes,
+        ...(windows ? { windows } : {}),
+      });
       this.bytes += bytes;
       this.index.set(key, entry);
     }
@@ -382,8 +394,13 @@ class WeightPacker {
   }
 }
 
-/** Elements a layout stores for a value of `shape` (padding included). */
-export function packedElements(shape: readonly number[], layout: WeightLayout): number {
+/** Elements a layout stores for a value of `shape` (padding and window headers included). */
+export function packedElements(
+  shape: readonly number[],
+  layout: WeightLayout,
+  windows?: WeightWindows,
+): number {
+  if (windows) return (windows.count * windows.bytes) / 4;
   const count = shape.reduce((n, d) => n * d, 1);
   if (layout === 'plain') return count;
   const out = shape[0]!;

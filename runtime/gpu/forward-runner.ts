@@ -1,6 +1,7 @@
 import { type ChosenKernels, chooseKernels } from '../kernel-choice.ts';
 import type { ForwardProgram, WeightEntry } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
+import { weightRange, windowCount } from '../weight-windows.ts';
 import { checkWeights, packWeights } from '../weights/pack-weights.ts';
 import type { TensorMap } from '../weights/safetensors.ts';
 import type { GpuContext } from './adapter.ts';
@@ -17,7 +18,8 @@ export type { WaitMode } from './result-wait.ts';
 export class ForwardRunner {
   private arena: GPUBuffer | undefined;
   private arenaImages = 0;
-  private readonly bindGroups = new Map<number, GPUBindGroup[]>();
+  /** Per batch chunk, per dispatch, one bind group per weight window (see windowCount). */
+  private readonly bindGroups = new Map<number, GPUBindGroup[][]>();
   private readonly uniform: GPUBuffer;
   private readonly resultWait = new ResultWait();
 
@@ -145,12 +147,7 @@ export class ForwardRunner {
     const encoder = device.createCommandEncoder();
     const pass = encoder.beginComputePass();
     const groups = this.bindGroupsFor(chunk, arena);
-    this.program.dispatches.forEach((dispatch, i) => {
-      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-      pass.setBindGroup(0, groups[i]!);
-      const [x, y, z] = dispatch.workgroups(chunk);
-      pass.dispatchWorkgroups(x, y, z);
-    });
+    for (const [i, windows] of groups.entries()) this.record(pass, i, windows, chunk);
     pass.end();
     encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
     device.queue.submit([encoder.finish()]);
@@ -160,6 +157,17 @@ export class ForwardRunner {
     readback.unmap();
     readback.destroy();
     return result;
+  }
+
+  /** Dispatch i, once per weight window. */
+  private record(pass: GPUComputePassEncoder, i: number, groups: readonly GPUBindGroup[], chunk: number) {
+    const dispatch = this.program.dispatches[i]!;
+    pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+    const [x, y, z] = dispatch.workgroups(chunk);
+    for (const group of groups) {
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(x, y, z);
+    }
   }
 
   private tensor(id: number) {
@@ -182,40 +190,39 @@ export class ForwardRunner {
     return this.arena;
   }
 
-  private bindGroupsFor(chunk: number, arena: GPUBuffer): GPUBindGroup[] {
+  private bindGroupsFor(chunk: number, arena: GPUBuffer): GPUBindGroup[][] {
     const cached = this.bindGroups.get(chunk);
     if (cached) return cached;
     const byId = new Map(this.program.tensors.map((t) => [t.id, t]));
     const groups = this.program.dispatches.map((dispatch) =>
-      this.gpu.device.createBindGroup({
-        layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: this.uniform } },
-          ...dispatch.bindings.map((binding, i) => {
-            if (binding.kind === 'activation') {
-              const tensor = byId.get(binding.tensor)!;
-              return {
-                binding: i + 1,
-                resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk },
-              };
-            }
-            if (binding.kind !== 'weight')
-              throw new Error(`a forward program cannot bind ${binding.kind} buffers`);
-            const entry = this.weightEntries[binding.entry]!;
-            return {
-              binding: i + 1,
-              resource: { buffer: this.weights, offset: entry.offset, size: entry.bytes },
-            };
-          }),
-        ],
-      }),
+      Array.from({ length: windowCount(dispatch.bindings, this.weightEntries) }, (_, window) =>
+        this.gpu.device.createBindGroup({
+          layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
+          entries: [
+            { binding: 0, resource: { buffer: this.uniform } },
+            ...dispatch.bindings.map((binding, i) => {
+              if (binding.kind === 'activation') {
+                const tensor = byId.get(binding.tensor)!;
+                return {
+                  binding: i + 1,
+                  resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk },
+                };
+              }
+              if (binding.kind !== 'weight')
+                throw new Error(`a forward program cannot bind ${binding.kind} buffers`);
+              const range = weightRange(this.weightEntries[binding.entry]!, window);
+              return { binding: i + 1, resource: { buffer: this.weights, ...range } };
+            }),
+          ],
+        }),
+      ),
     );
     this.bindGroups.set(chunk, groups);
     return groups;
   }
 
   /**
-   * Times each dispatch with GPU timestamps (one compute pass per dispatch), for benchmarks. Returns
+   * Times each dispatch (all its windows) with GPU timestamps, one compute pass each, for benchmarks. Returns
    * milliseconds per dispatch, or undefined when the adapter has no timestamp queries.
    */
   async profile(input: Float32Array, batch: number): Promise<number[] | undefined> {
@@ -225,15 +232,10 @@ export class ForwardRunner {
     device.queue.writeBuffer(this.uniform, 0, new Uint32Array([batch, 0, 0, 0]));
     device.queue.writeBuffer(arena, this.tensor(this.program.input.tensor).offset * batch, ownBuffer(input));
     const groups = this.bindGroupsFor(batch, arena);
-    const dispatches = this.program.dispatches;
     return timePasses(
       device,
-      dispatches.length,
-      (pass, i) => {
-        pass.setPipeline(this.pipelines.get(dispatches[i]!.kernel)!);
-        pass.setBindGroup(0, groups[i]!);
-        pass.dispatchWorkgroups(...dispatches[i]!.workgroups(batch));
-      },
+      this.program.dispatches.length,
+      (pass, i) => this.record(pass, i, groups[i]!, batch),
       'a profiled forward pass',
     );
   }

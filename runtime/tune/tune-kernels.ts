@@ -173,12 +173,19 @@ async function runVariant(
     }
     throw new Error(`a forward dispatch cannot bind ${binding.kind} buffers`);
   });
-  const { group, buffers, destroy } = standaloneBindings(device, pipeline, settings.batch, values);
+  // A windowed weight (see WeightWindows) is bound a window at a time, one dispatch each.
+  const windowed = variant.bindings.flatMap((b, value) => {
+    const windows = b.kind === 'weight' ? settings.entries[b.entry]!.windows : undefined;
+    return windows ? [{ value, windows }] : [];
+  })[0];
+  const { groups, buffers, destroy } = standaloneBindings(device, pipeline, settings.batch, values, windowed);
   const workgroups = variant.workgroups(settings.batch);
   const dispatch = (pass: GPUComputePassEncoder) => {
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, group);
-    pass.dispatchWorkgroups(...workgroups);
+    for (const group of groups) {
+      pass.setBindGroup(0, group);
+      pass.dispatchWorkgroups(...workgroups);
+    }
   };
   try {
     const output = buffers[0]!;

@@ -1,5 +1,5 @@
 import { UserError } from '../../common/user-error.ts';
-import type { ParameterInfo, WeightEntry, WeightLayout } from '../program.ts';
+import type { ParameterInfo, WeightEntry, WeightLayout, WeightWindows } from '../program.ts';
 import {
   type NamedTensor,
   requireFinite,
@@ -118,6 +118,7 @@ export function packWeights(
       entry.shape,
       entry.layout,
       buffer.subarray(entry.offset / 4, (entry.offset + entry.bytes) / 4),
+      entry.windows,
     );
   }
   return buffer;
@@ -154,12 +155,16 @@ function computeSource(entry: WeightEntry, get: (name: string) => NamedTensor): 
   }
 }
 
-/** Writes values (official layout) into `target` in the kernel's layout; padding stays zero. */
+/**
+ * Writes values (official layout) into `target` in the kernel's layout, split into `windows` with
+ * their headers when given; padding stays zero.
+ */
 export function layOut(
   values: ArrayLike<number>,
   shape: readonly number[],
   layout: WeightLayout,
   target: Float32Array,
+  windows?: WeightWindows,
 ): void {
   const out = shape[0]!;
   const perOut = values.length / out;
@@ -174,9 +179,18 @@ export function layOut(
     case 'conv-direct-k8':
     case 'conv-direct-k16': {
       const block = directBlock(layout);
+      // Where channel block b starts: after the windows before its own and its window's header.
+      const blockStart = (b: number) => {
+        if (!windows) return b * perOut * block;
+        const window = Math.floor(b / windows.blocks);
+        return (window * windows.bytes) / 4 + 4 + (b % windows.blocks) * perOut * block;
+      };
+      if (windows) {
+        for (let w = 0; w < windows.count; w++) target[(w * windows.bytes) / 4] = w * windows.blocks;
+      }
       // perOut = I·k·k: within a block, [input channel][tap] then the block's channels.
       for (let o = 0; o < out; o++) {
-        const base = Math.floor(o / block) * perOut * block + (o % block);
+        const base = blockStart(Math.floor(o / block)) + (o % block);
         for (let k = 0; k < perOut; k++) target[base + k * block] = values[o * perOut + k]!;
       }
       return;

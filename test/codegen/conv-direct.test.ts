@@ -7,6 +7,7 @@ import {
   directConvBindings,
   directConvWorkgroups,
   directWeightLayout,
+  directWeightWindows,
   generateDirectConvKernel,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
 import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
@@ -101,8 +102,9 @@ async function checkAgainstInterpreter(
   const expected = evaluateOp(convNode(spec), [x, weight, bias, ...terms].map(rounded), batch);
 
   const layout = directWeightLayout(tiling);
-  const packed = new Float32Array(packedElements(weight.shape, layout));
-  layOut(f32(weight), weight.shape, layout, packed);
+  const windows = weights === 'packed' ? directWeightWindows(spec, tiling) : undefined;
+  const packed = new Float32Array(packedElements(weight.shape, layout, windows));
+  layOut(f32(weight), weight.shape, layout, packed, windows);
   const weightData = weights === 'packed' ? packed : f32(given);
   const paddedBias = new Float32Array(packedElements(bias.shape, 'vector'));
   layOut(f32(bias), bias.shape, 'vector', paddedBias);
@@ -113,13 +115,14 @@ async function checkAgainstInterpreter(
     ...(spec.hasBias ? [paddedBias] : []),
     ...terms.map(f32),
   ];
-  const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling) }, batch);
+  const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling, weights) }, batch);
   const actual = await runKernel(
     generateDirectConvKernel(spec, tiling, weights),
-    directConvBindings(spec, weights),
+    directConvBindings(spec, weights, tiling),
     data,
     batch,
     groups,
+    windows ? { value: 2, windows } : undefined,
   );
   expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
 }
@@ -214,8 +217,20 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
       1,
     ],
     [
-      'weights beyond one uniform binding (64 KiB), read from storage',
+      'weights beyond one uniform binding (64 KiB): two windows of 3 blocks, the last padded',
       conv({ inChannels: 48, outChannels: 40, height: 3, width: 8, relu: true }),
+      wide,
+      2,
+    ],
+    [
+      'five windows of one 16-channel block, the last one partly padding',
+      conv({ inChannels: 50, outChannels: 70, height: 4, width: 8, termScales: [1], relu: true }),
+      tall,
+      2,
+    ],
+    [
+      'a channel block beyond one uniform binding, read from storage',
+      conv({ inChannels: 232, outChannels: 12, height: 2, width: 5 }),
       wide,
       2,
     ],
@@ -231,17 +246,23 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
       checkAgainstInterpreter(spec, tiling, batch));
   }
 
-  it('declares packed weights of at most 64 KiB as a uniform array, larger ones as storage', () => {
+  it('splits packed weights into uniform windows of whole channel blocks, storage when a block is too big', () => {
     const weightOf = (spec: ConvKernelSpec) =>
       directConvBindings(spec, 'packed', wide).find((b) => b.name === 'weight')!;
-    // 40 output channels (5 blocks of 8) × 32 inputs × 9 taps: 46,080 bytes; with 48 inputs: 69,120.
-    expect(weightOf(conv({ inChannels: 32, outChannels: 40, height: 4, width: 8 })).uniformLength).toBe(2880);
-    expect(
-      weightOf(conv({ inChannels: 48, outChannels: 40, height: 3, width: 8 })).uniformLength,
-    ).toBeUndefined();
-    expect(
-      generateDirectConvKernel(conv({ inChannels: 32, outChannels: 40, height: 4, width: 8 }), wide),
-    ).toContain('var<uniform> weight: array<vec4<f32>, 2880>;');
+    const small = conv({ inChannels: 32, outChannels: 40, height: 4, width: 8 });
+    // 5 blocks of 8 channels × 32 inputs × 9 taps: 46,080 bytes and a 16-byte header, one window.
+    expect(directWeightWindows(small, wide)).toEqual({ count: 1, blocks: 5, bytes: 46336 });
+    expect(weightOf(small).uniformLength).toBe(2881);
+    expect(generateDirectConvKernel(small, wide)).toContain('var<uniform> weight: array<vec4<f32>, 2881>;');
+    // With 48 inputs a block is 13,824 bytes: 4 fit a window; 5 blocks go as two windows of 3.
+    const large = conv({ inChannels: 48, outChannels: 40, height: 3, width: 8 });
+    expect(directWeightWindows(large, wide)).toEqual({ count: 2, blocks: 3, bytes: 41728 });
+    expect(directConvWorkgroups(large, wide).rows).toBe(3);
+    expect(directConvWorkgroups(large, wide, 'official').rows).toBe(5);
+    // 232 inputs: one block is 66,816 bytes.
+    const huge = conv({ inChannels: 232, outChannels: 8, height: 2, width: 4 });
+    expect(directWeightWindows(huge, wide)).toBeUndefined();
+    expect(weightOf(huge).uniformLength).toBeUndefined();
   });
 });
 
@@ -313,6 +334,17 @@ describe('the direct conv kernel reading training weights in place equals the fl
 });
 
 describe('the direct-conv weight layouts', () => {
+  it('put a header with the first block before each window', () => {
+    // Weight [O=10, I=1, 1, 1] as two blocks of 8 channels, a window (256 bytes) each.
+    const windows = { count: 2, blocks: 1, bytes: 256 };
+    const values = Array.from({ length: 10 }, (_, o) => o + 1);
+    const packed = new Float32Array(packedElements([10, 1, 1, 1], 'conv-direct-k8', windows));
+    layOut(values, [10, 1, 1, 1], 'conv-direct-k8', packed, windows);
+    expect(packed.length).toBe(128);
+    expect([...packed.subarray(0, 12)]).toEqual([0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    expect([...packed.subarray(64, 76)]).toEqual([1, 0, 0, 0, 9, 10, 0, 0, 0, 0, 0, 0]);
+  });
+
   it('keep each block of K output channels contiguous per input channel and tap, zero-padded', () => {
     // Weight [O=3, I=2, 1, 1] with value 10·o + i, in blocks of 8 channels.
     const values = [0, 1, 10, 11, 20, 21];

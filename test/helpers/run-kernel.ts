@@ -2,11 +2,13 @@ import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
 import { createPipelines } from '../../runtime/gpu/pipelines.ts';
 import { readMapped } from '../../runtime/gpu/result-wait.ts';
 import { standaloneBindings } from '../../runtime/gpu/standalone-dispatch.ts';
+import type { WeightWindows } from '../../runtime/program.ts';
 import { testGpu } from './gpu.ts';
 
 /**
  * Runs one generated kernel on the test device with each binding in its own buffer, and returns the
- * contents of binding `out` (the first) afterwards.
+ * contents of binding `out` (the first) afterwards. A value split into weight windows runs the
+ * kernel once per window.
  */
 export async function runKernel(
   wgsl: string,
@@ -14,8 +16,9 @@ export async function runKernel(
   data: readonly Float32Array[],
   batch: number,
   workgroups: readonly [number, number, number],
+  windowed?: { readonly value: number; readonly windows: WeightWindows },
 ): Promise<Float32Array> {
-  return (await runKernelReadAll(wgsl, bindings, data, batch, workgroups))[0]!;
+  return (await runKernelReadAll(wgsl, bindings, data, batch, workgroups, windowed))[0]!;
 }
 
 /** As runKernel, returning every binding's contents afterwards. */
@@ -25,6 +28,7 @@ export async function runKernelReadAll(
   data: readonly Float32Array[],
   batch: number,
   workgroups: readonly [number, number, number],
+  windowed?: { readonly value: number; readonly windows: WeightWindows },
 ): Promise<Float32Array[]> {
   if (bindings.length !== data.length)
     throw new Error(`${bindings.length} bindings but ${data.length} arrays of data`);
@@ -34,15 +38,17 @@ export async function runKernelReadAll(
     'kernel',
   )!;
   device.pushErrorScope('validation');
-  const { group, buffers, destroy } = standaloneBindings(device, pipeline, batch, data);
+  const { groups, buffers, destroy } = standaloneBindings(device, pipeline, batch, data, windowed);
   const readbacks = buffers.map((b) =>
     device.createBuffer({ size: b.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }),
   );
   const encoder = device.createCommandEncoder();
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
-  pass.setBindGroup(0, group);
-  pass.dispatchWorkgroups(...workgroups);
+  for (const group of groups) {
+    pass.setBindGroup(0, group);
+    pass.dispatchWorkgroups(...workgroups);
+  }
   pass.end();
   for (const [i, b] of buffers.entries()) encoder.copyBufferToBuffer(b, 0, readbacks[i]!, 0, b.size);
   device.queue.submit([encoder.finish()]);

@@ -1,4 +1,5 @@
-import type { WeightLayout } from '../../../runtime/program.ts';
+import type { WeightLayout, WeightWindows } from '../../../runtime/program.ts';
+import { alignUp } from '../../passes/memory-plan.ts';
 import {
   declareBindings,
   generatorHeader,
@@ -40,10 +41,27 @@ export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   return directTilings.reduce((best, t) => (waste(t.pixels) < waste(best.pixels) ? t : best));
 }
 
-/** vec4s of the packed weight: [O/K rounded up][I][k·k][K/4]. */
-function packedWeightVectors(spec: ConvKernelSpec, tiling: DirectConvTiling): number {
-  const blocks = Math.ceil(spec.outChannels / tiling.channels);
-  return (blocks * spec.inChannels * spec.kernel * spec.kernel * tiling.channels) / 4;
+/** vec4s of one packed channel block: [I][k·k][K/4]. */
+function blockVectors(spec: ConvKernelSpec, tiling: DirectConvTiling): number {
+  return (spec.inChannels * spec.kernel * spec.kernel * tiling.channels) / 4;
+}
+
+/**
+ * How the packed weight is split into uniform-binding windows (WeightWindows), or undefined when one
+ * channel block does not fit a uniform binding and the kernel reads the weight from storage. Windows
+ * share the blocks evenly, so the last one pads least.
+ */
+export function directWeightWindows(
+  spec: ConvKernelSpec,
+  tiling: DirectConvTiling,
+): WeightWindows | undefined {
+  const perBlock = blockVectors(spec, tiling) * 16;
+  const fit = Math.floor((uniformBindingBytes - 16) / perBlock);
+  if (fit < 1) return undefined;
+  const total = Math.ceil(spec.outChannels / tiling.channels);
+  const count = Math.ceil(total / fit);
+  const blocks = Math.ceil(total / count);
+  return { count, blocks, bytes: alignUp(16 + blocks * perBlock) };
 }
 
 /** The packed weight layout the kernel reads for these channels per invocation. */
@@ -76,9 +94,9 @@ export function directConvBindings(
   return convBindings(spec).map((b) => {
     if (b.name === 'x' && readsVectors(spec)) return { ...b, element: 'vec4<f32>' as const };
     if (weights === 'packed') {
-      const vectors = packedWeightVectors(spec, tiling);
-      return b.name === 'weight' && vectors * 16 <= uniformBindingBytes
-        ? { ...b, uniformLength: vectors }
+      const windows = directWeightWindows(spec, tiling);
+      return b.name === 'weight' && windows
+        ? { ...b, uniformLength: 1 + windows.blocks * blockVectors(spec, tiling) }
         : b;
     }
     return {
@@ -89,15 +107,18 @@ export function directConvBindings(
   });
 }
 
+/** Workgroups of one dispatch: pixel blocks × the channel blocks of the weight (or of one window). */
 export function directConvWorkgroups(
   spec: ConvKernelSpec,
   tiling: DirectConvTiling = chooseDirectTiling(spec),
+  weights: DirectWeights = 'packed',
 ): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
   const blocks = spec.outHeight * Math.ceil(spec.outWidth / tiling.pixels);
+  const windows = weights === 'packed' ? directWeightWindows(spec, tiling) : undefined;
   return {
     columnsPerImage: blocks,
     columnsPerGroup: Math.min(maxThreads, blocks),
-    rows: Math.ceil(spec.outChannels / tiling.channels),
+    rows: windows?.blocks ?? Math.ceil(spec.outChannels / tiling.channels),
   };
 }
 
@@ -111,7 +132,9 @@ const vectorName = (chunk: number) => (chunk < 0 ? `m${-chunk}` : `${chunk}`);
  * address for the whole workgroup. Per input channel (the only runtime loop) it loads each input
  * row the taps need once, with zeros for padding chosen by select over clamped addresses, and reuses
  * every loaded value for all channels. The epilogue equals conv-gemm's: bias, the other terms in
- * their order (upsampled on the fly), ReLU.
+ * their order (upsampled on the fly), ReLU. Packed weights are read from uniform bindings, one window
+ * of channel blocks per dispatch (see directWeightWindows): a loop's load from a uniform buffer at an
+ * address the workgroup shares is one scalar load on lavapipe, where a storage load is a gather.
  */
 export function generateDirectConvKernel(
   spec: ConvKernelSpec,
@@ -130,7 +153,8 @@ export function generateDirectConvKernel(
     throw new Error(`direct conv tiles must be multiples of 4, not ${pixels}x${channels}`);
   const groupsPerInvocation = channels / 4;
   const taps = spec.kernel * spec.kernel;
-  const groups = directConvWorkgroups(spec, tiling);
+  const groups = directConvWorkgroups(spec, tiling, weightSource);
+  const windowed = weightSource === 'packed' && directWeightWindows(spec, tiling) !== undefined;
   const vectors = readsVectors(spec);
   const { stride, pad, kernel } = spec;
   // Column of the value one tap of one pixel reads, relative to the block's first input column.
@@ -261,7 +285,13 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let image = block / BLOCKS;
   let oy = (block % BLOCKS) / X_BLOCKS;
   let x0 = (block % X_BLOCKS) * ${u32(pixels)};
-  let co0 = group.y * ${u32(channels)};
+  ${
+    windowed
+      ? `// This dispatch's window of the weight starts with its first channel block.
+  let channelBlock = u32(weight[0].x) + group.y;`
+      : 'let channelBlock = group.y;'
+  }
+  let co0 = channelBlock * ${u32(channels)};
   // The input row and column the block's first pixel starts at.
   let ix0 = i32(x0 * ${u32(stride)});
 ${[...columnSetup, ...rowSetup, ...weightSetup].join('\n')}
@@ -269,7 +299,7 @@ ${[...columnSetup, ...rowSetup, ...weightSetup].join('\n')}
 ${declareAccumulators.join('\n')}
   for (var ci = 0u; ci < CIN; ci = ci + 1u) {
     let plane = (image * CIN + ci) * H * ${vectors ? 'W_VEC' : 'W'};
-    let weights = ${weightSource === 'packed' ? `(group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)}` : `ci * ${channelStride}`};
+    let weights = ${weightSource === 'packed' ? `${windowed ? '1u + ' : ''}(group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)}` : `ci * ${channelStride}`};
 ${body.join('\n')}
   }
 
