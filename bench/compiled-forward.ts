@@ -71,3 +71,32 @@ export function tuningArgument(argv: readonly string[]): TuningFile | undefined 
   if (files.length === 0) return undefined;
   return { ...files[0]!, kernels: Object.assign({}, ...files.map((f) => f.kernels)) };
 }
+
+/**
+ * Median milliseconds of `repeats` runs, after warming up until a run is no longer 3% faster than the
+ * one before (at most 12 runs): a `sleep` wait learns the submission's length from the runs before
+ * it and sleeps 10% less each time until it meets the real one, so a fixed warm-up would time that
+ * descent rather than the GPU. `after` sees each timed run (e.g. to read the host time it took).
+ */
+export async function timeSettled(
+  run: () => Promise<unknown>,
+  repeats = 3,
+  after: () => void = () => {},
+): Promise<number> {
+  let previous = Number.POSITIVE_INFINITY;
+  for (let warmup = 0; warmup < 12; warmup++) {
+    const started = performance.now();
+    await run();
+    const ms = performance.now() - started;
+    if (ms > previous * 0.97) break;
+    previous = ms;
+  }
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+    after();
+  }
+  return times.sort((a, b) => a - b)[Math.floor(repeats / 2)]!;
+}

@@ -12,7 +12,7 @@ import { openGpu } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
 import { windowCount } from '../runtime/weight-windows.ts';
-import { benchForward, tuningArgument } from './compiled-forward.ts';
+import { benchForward, timeSettled, tuningArgument } from './compiled-forward.ts';
 
 const quick = process.argv.includes('--quick');
 const cases: { experiment: string; batches: number[] }[] = quick
@@ -64,15 +64,12 @@ for (const { experiment, batches } of cases) {
     await runner.run(input, batch); // warm-up: shader compilation and buffer allocation
     const gflop = (2 * macs * batch) / 1e9;
     for (const wait of ['map', 'sleep'] as WaitMode[]) {
-      const times: number[] = [];
       const hostTimes: number[] = [];
-      for (let rep = 0; rep < 3; rep++) {
-        const started = performance.now();
-        await runner.run(input, batch, wait);
-        times.push(performance.now() - started);
-        hostTimes.push(runner.lastHostMs);
-      }
-      const ms = times.sort((a, b) => a - b)[1]!;
+      const ms = await timeSettled(
+        () => runner.run(input, batch, wait),
+        3,
+        () => hostTimes.push(runner.lastHostMs),
+      );
       const hostMs = hostTimes.sort((a, b) => a - b)[1]!;
       rows.push([
         name,

@@ -17,7 +17,7 @@ import { encodeOnnx, onnxModel } from '../compiler/export/onnx-model.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
-import { benchForward, tuningArgument } from './compiled-forward.ts';
+import { benchForward, timeSettled, tuningArgument } from './compiled-forward.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
 interface Row {
@@ -34,20 +34,6 @@ const jsonPath = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
 if (jsonAt >= 0 && !jsonPath) throw new Error('--json needs a file name');
 const experiments = quick ? ['tiny/w8_64x64'] : ['mpii/w32_256x256', 'coco/w32_256x192'];
 const batches = [1, 8];
-const repeats = 3;
-
-const median = (values: number[]) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-async function timeRuns(run: () => Promise<unknown>): Promise<number> {
-  await run(); // warm-up: shader compilation and buffer allocation
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const started = performance.now();
-    await run();
-    times.push(performance.now() - started);
-  }
-  return median(times);
-}
 
 // hrnetc's device first: ONNX Runtime brings its own Dawn, which finds the same Vulkan adapter.
 const gpu = await openGpu();
@@ -66,7 +52,7 @@ for (const experiment of experiments) {
   for (const batch of batches) {
     const input = new Float32Array(perImage * batch).fill(0.5);
     for (const wait of ['map', 'sleep'] as WaitMode[]) {
-      const ms = await timeRuns(() => runner.run(input, batch, wait));
+      const ms = await timeSettled(() => runner.run(input, batch, wait));
       rows.push({ runtime: 'hrnetc', experiment, batch, wait, ms_per_image: ms / batch });
       console.log(`hrnetc ${experiment} batch ${batch} (${wait}): ${(ms / batch).toFixed(1)} ms/image`);
     }
@@ -80,7 +66,7 @@ for (const experiment of experiments) {
   for (const batch of batches) {
     const shape = [batch, ...program.input.shape];
     const input = new Float32Array(perImage * batch).fill(0.5);
-    const ms = await timeRuns(() => session.run({ input: new ort.Tensor('float32', input, shape) }));
+    const ms = await timeSettled(() => session.run({ input: new ort.Tensor('float32', input, shape) }));
     rows.push({ runtime: 'onnxruntime-webgpu', experiment, batch, wait: null, ms_per_image: ms / batch });
     console.log(`onnxruntime-webgpu ${experiment} batch ${batch}: ${(ms / batch).toFixed(1)} ms/image`);
   }
@@ -101,7 +87,10 @@ for (const row of rows) {
     row.runtime === 'hrnetc' ? `${(peer.ms_per_image / row.ms_per_image).toFixed(2)}×` : '',
   ]);
 }
-printTable('whole forward, per image (median of 3; "ORT ÷ hrnetc" > 1 means hrnetc is faster)', table);
+printTable(
+  'whole forward, per image (median of 3 after warming up; "ORT ÷ hrnetc" > 1 means hrnetc is faster)',
+  table,
+);
 const trainCases = quick
   ? [{ experiment: 'tiny/w8_64x64', batch: 16 }]
   : [

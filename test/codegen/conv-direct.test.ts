@@ -223,7 +223,7 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
       2,
     ],
     [
-      'five windows of one 16-channel block, the last one partly padding',
+      'three windows of two 16-channel blocks, the last one padding',
       conv({ inChannels: 50, outChannels: 70, height: 4, width: 8, termScales: [1], relu: true }),
       tall,
       2,
@@ -263,6 +263,14 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
     const huge = conv({ inChannels: 232, outChannels: 8, height: 2, width: 4 });
     expect(directWeightWindows(huge, wide)).toBeUndefined();
     expect(weightOf(huge).uniformLength).toBeUndefined();
+    // 128 → 128: one block of 36,864 bytes per window would take 16 windows, more than 4.
+    const many = conv({ inChannels: 128, outChannels: 128, height: 16, width: 16 });
+    expect(directWeightWindows(many, wide)).toBeUndefined();
+    expect(directWeightWindows({ ...many, outChannels: 32 }, wide)).toEqual({
+      count: 4,
+      blocks: 1,
+      bytes: 37120,
+    });
   });
 });
 

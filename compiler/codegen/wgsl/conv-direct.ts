@@ -21,6 +21,13 @@ export interface DirectConvTiling {
 const maxThreads = 64;
 
 /**
+ * Most windows a weight is split into. Each window is one more dispatch: on lavapipe at batch 1, a
+ * 128-channel convolution split 16 ways (one small dispatch per 8 channels) lost more to dispatch
+ * overhead than its uniform loads saved, while the 64-channel ones (3 windows) gained.
+ */
+const maxWindows = 4;
+
+/**
  * The tilings the direct kernel is compiled with: 32 vec4 accumulators per invocation for 16 × 8 and
  * 8 × 16, 24 for 12 × 8 (12-, 24- and 48-wide rows, as COCO's 256×192 has).
  */
@@ -47,9 +54,9 @@ function blockVectors(spec: ConvKernelSpec, tiling: DirectConvTiling): number {
 }
 
 /**
- * How the packed weight is split into uniform-binding windows (WeightWindows), or undefined when one
- * channel block does not fit a uniform binding and the kernel reads the weight from storage. Windows
- * share the blocks evenly, so the last one pads least.
+ * How the packed weight is split into uniform-binding windows (WeightWindows), or undefined when it
+ * would take more than maxWindows (one channel block too big included): the kernel then reads the
+ * weight from storage. Windows share the blocks evenly, so the last one pads least.
  */
 export function directWeightWindows(
   spec: ConvKernelSpec,
@@ -60,6 +67,7 @@ export function directWeightWindows(
   if (fit < 1) return undefined;
   const total = Math.ceil(spec.outChannels / tiling.channels);
   const count = Math.ceil(total / fit);
+  if (count > maxWindows) return undefined;
   const blocks = Math.ceil(total / count);
   return { count, blocks, bytes: alignUp(16 + blocks * perBlock) };
 }
