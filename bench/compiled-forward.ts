@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { median } from '../common/median.ts';
 import { toForwardProgram } from '../compiler/codegen/forward-program.ts';
 import { type KernelProgram, planKernels } from '../compiler/codegen/kernel-plan.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
@@ -98,5 +99,5 @@ export async function timeSettled(
     times.push(performance.now() - started);
     after();
   }
-  return times.sort((a, b) => a - b)[Math.floor(repeats / 2)]!;
+  return median(times);
 }

@@ -6,6 +6,7 @@
  * adapter, or by a tuning file: npm run bench:forward [-- --quick] [-- --tuning OUT/<exp>/tuning.json]
  */
 
+import { median } from '../common/median.ts';
 import type { Node } from '../compiler/ir/graph.ts';
 import { summarize } from '../compiler/ir/summary.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
@@ -70,7 +71,7 @@ for (const { experiment, batches } of cases) {
         3,
         () => hostTimes.push(runner.lastHostMs),
       );
-      const hostMs = hostTimes.sort((a, b) => a - b)[1]!;
+      const hostMs = median(hostTimes);
       rows.push([
         name,
         String(batch),

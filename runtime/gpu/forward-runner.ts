@@ -28,9 +28,13 @@ export class ForwardRunner {
     private readonly program: ForwardProgram,
     private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
     private readonly weights: GPUBuffer,
+    /** Bytes of packed weights (the buffer may be larger: it is at least 16). */
+    private readonly weightBytes: number,
     private readonly weightEntries: readonly WeightEntry[],
     /** Largest batch one command buffer may run (buffer, binding and dispatch limits). */
     readonly maxChunk: number,
+    /** How the kernels were chosen, for runners made by forCompiled. */
+    readonly kernelChoice: ChosenKernels | undefined,
   ) {
     this.uniform = gpu.device.createBuffer({
       size: 16,
@@ -53,15 +57,14 @@ export class ForwardRunner {
       weights === 'zeros'
         ? new Float32Array(chosen.weights.bytes / 4)
         : packWeights(chosen.weights.entries, chosen.weights.bytes, weights);
-    const runner = await ForwardRunner.create(
+    return ForwardRunner.create(
       gpu,
       chosen.program,
       compiled.kernels,
       packed,
       chosen.weights.entries,
+      chosen,
     );
-    runner.kernelChoice = chosen;
-    return runner;
   }
 
   /**
@@ -70,15 +73,13 @@ export class ForwardRunner {
    */
   lastHostMs = 0;
 
-  /** How the kernels were chosen, for runners made by forCompiled. */
-  kernelChoice: ChosenKernels | undefined;
-
   static async create(
     gpu: GpuContext,
     program: ForwardProgram,
     kernels: ReadonlyMap<string, string>,
     weightData: Float32Array,
     weightEntries: readonly WeightEntry[],
+    kernelChoice?: ChosenKernels,
   ): Promise<ForwardRunner> {
     const { device, limits } = gpu;
     for (const entry of weightEntries) {
@@ -102,7 +103,16 @@ export class ForwardRunner {
       label: 'weights',
     });
     device.queue.writeBuffer(weights, 0, ownBuffer(weightData));
-    return new ForwardRunner(gpu, program, pipelines, weights, weightEntries, maxChunk);
+    return new ForwardRunner(
+      gpu,
+      program,
+      pipelines,
+      weights,
+      weightData.byteLength,
+      weightEntries,
+      maxChunk,
+      kernelChoice,
+    );
   }
 
   /**
@@ -247,8 +257,7 @@ export class ForwardRunner {
 
   /** Packs official tensors (e.g. a training run's state) for the kernels this runner runs. */
   updateState(state: TensorMap): void {
-    const bytes = this.weightEntries.reduce((end, e) => Math.max(end, e.offset + e.bytes), 0);
-    this.updateWeights(packWeights(this.weightEntries, bytes, state));
+    this.updateWeights(packWeights(this.weightEntries, this.weightBytes, state));
   }
 
   destroy(): void {

@@ -18,6 +18,7 @@ import {
   validateSettings,
 } from '../experiment-settings.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
+import { DeviceGuard } from '../gpu/device-guard.ts';
 import { ForwardRunner } from '../gpu/forward-runner.ts';
 import type { Heatmaps } from '../pose/heatmaps.ts';
 import type { TrainStepProgram } from '../program.ts';
@@ -33,7 +34,6 @@ import {
   writeCheckpoint,
   writeWeights,
 } from './checkpoint.ts';
-import { DeviceGuard } from './device-guard.ts';
 import { learningRate } from './learning-rate.ts';
 import { writeTrainingCurves } from './plot.ts';
 import { type OptimizerKind, TrainStepRunner } from './train-step-runner.ts';

@@ -1,4 +1,6 @@
+import { median } from '../../common/median.ts';
 import { Prng } from '../../common/prng.ts';
+import { relativeError } from '../../common/relative-error.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
@@ -229,22 +231,4 @@ async function timeDispatches(
   }
   const times = await timePasses(device, repetitions, (pass) => dispatch(pass), 'timed kernel dispatches');
   return median(times);
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-/** max |a − b| over max |b| (0 for two zero outputs); NaN anywhere gives NaN. */
-function relativeError(actual: Float32Array, expected: Float32Array): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const diff = Math.abs(actual[i]! - expected[i]!);
-    if (Number.isNaN(diff)) return Number.NaN;
-    worst = Math.max(worst, diff);
-    scale = Math.max(scale, Math.abs(expected[i]!));
-  }
-  return scale === 0 ? worst : worst / scale;
 }

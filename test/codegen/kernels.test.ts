@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { evaluateWorkgroups } from '../../compiler/codegen/kernel-plan.ts';
 import {
   type ConvKernelSpec,
@@ -16,7 +17,6 @@ import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { layOut } from '../../runtime/weights/pack-weights.ts';
 import { randomSource } from '../helpers/random.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
 const { prng, pick, between, tensor: randomTensor } = randomSource(20261126);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import {
   type ConvShape,
   convForwardSpec,
@@ -12,7 +13,6 @@ import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import type { Dim } from '../../compiler/ir/tensor-type.ts';
 import { randomSource } from '../helpers/random.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
 // Values are float32-representable, so that the reference sees what the kernel sees.

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../common/prng.ts';
+import { relativeError } from '../../common/relative-error.ts';
 import { drawAugmentation } from '../../runtime/data/augmentation.ts';
 import { prepareItem } from '../../runtime/data/joints-dataset.ts';
 import { generateTarget } from '../../runtime/data/targets.ts';
@@ -8,7 +9,6 @@ import { readImage } from '../../runtime/image/image.ts';
 import type { Point } from '../../runtime/pose/affine.ts';
 import { cocoJoints, mpiiJoints } from '../../runtime/pose/joints.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 
 interface Case {
   center: [number, number];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { interpretOutputs } from '../../compiler/ir/interpret.ts';
 import { summarize } from '../../compiler/ir/summary.ts';
 import { verifyGraph } from '../../compiler/ir/verify.ts';
@@ -8,7 +9,6 @@ import { fuseConvEpilogue } from '../../compiler/passes/fuse-conv-epilogue.ts';
 import { inferencePasses } from '../../compiler/passes/inference-passes.ts';
 import { runPasses } from '../../compiler/passes/pass.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { testInput, testWeights } from '../helpers/test-weights.ts';
 
 describe('inference passes', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import type { TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
@@ -6,7 +7,6 @@ import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testGpu } from '../helpers/gpu.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { testInput, testWeights } from '../helpers/test-weights.ts';
 
 /**

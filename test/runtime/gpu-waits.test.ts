@@ -52,6 +52,23 @@ describe('GPU waits are bounded', () => {
     expect(wait.sleepMs(8)).toBeLessThan(100);
     expect(wait.sleepMs(16)).toBe(0);
   });
+
+  it('a sleep after which the result is already there lowers the next sleep by more than 10%', async () => {
+    const { device } = await testGpu();
+    const wait = new ResultWait();
+    const mapsAfter = (ms: number) =>
+      ({ mapAsync: () => new Promise((resolve) => setTimeout(resolve, ms)) }) as unknown as GPUBuffer;
+    await wait.mapRead(device, mapsAfter(300), 'map', 1, 'a first step');
+    const first = wait.sleepMs(1);
+    // Done while asleep: the next sleep is about 0.8 of this one.
+    await wait.mapRead(device, mapsAfter(0), 'sleep', 1, 'a shorter step');
+    expect(wait.sleepMs(1)).toBeLessThan(first * 0.85);
+    expect(wait.sleepMs(1)).toBeGreaterThan(first * 0.7);
+    // Not done when it woke: the next sleep follows the measured time.
+    const before = wait.sleepMs(1);
+    await wait.mapRead(device, mapsAfter(100), 'sleep', 1, 'a longer step');
+    expect(wait.sleepMs(1)).toBe(before);
+  });
 });
 
 describe('kernel preparation', () => {

@@ -2,13 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { chooseKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { testInput } from '../helpers/test-weights.ts';
 
 const fixture = new URL('../fixtures/ir/strided.ir', import.meta.url).pathname;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../common/prng.ts';
+import { relativeError } from '../../common/relative-error.ts';
 import {
   adamKernel,
   hyperCount,
@@ -7,7 +8,6 @@ import {
   sgdKernel,
 } from '../../compiler/codegen/wgsl/train/optimizer.ts';
 import { learningRate } from '../../runtime/train/learning-rate.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { runKernel, runKernelReadAll } from '../helpers/run-kernel.ts';
 
 const n = 1000;

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { interpretGraph } from '../../compiler/ir/interpret.ts';
 import { buildTrainingGraph, trainingOutput } from '../../compiler/passes/training-graph.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
@@ -8,7 +9,6 @@ import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testGpu } from '../helpers/gpu.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { testWeights } from '../helpers/test-weights.ts';
 import { testTrainBatch } from '../helpers/train-batch.ts';
 

@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
 import { ForwardRunner } from '../../runtime/gpu/forward-runner.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { readWeightFile, readWeights } from '../../runtime/weights/read-weights.ts';
@@ -16,7 +17,6 @@ import { runCli } from '../cli/run-cli.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testGpu } from '../helpers/gpu.ts';
-import { relativeError } from '../helpers/relative-error.ts';
 import { testInput, testWeights } from '../helpers/test-weights.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
