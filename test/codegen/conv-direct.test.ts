@@ -370,6 +370,21 @@ describe('the direct-conv weight layouts', () => {
     expect(usesDirectConv(conv({ ...shape, termScales: [3] }))).toBe(false);
   });
 
+  it('inference workgroups shrink (to 8 lanes at least) until an image gives 4; training keeps 64', () => {
+    // W32's 64-channel 3x3 at 32x32: 64 pixel blocks, 3 weight windows of 3 blocks.
+    const spec = conv({ inChannels: 64, outChannels: 64, height: 32, width: 32 });
+    expect(directConvWorkgroups(spec, wide)).toEqual({ columnsPerImage: 64, columnsPerGroup: 32, rows: 3 });
+    expect(directConvWorkgroups(spec, wide, 'official')).toEqual({
+      columnsPerImage: 64,
+      columnsPerGroup: 64,
+      rows: 8,
+    });
+    const narrow = conv({ inChannels: 3, outChannels: 4, height: 2, width: 16 });
+    expect(directConvWorkgroups(narrow, wide).columnsPerGroup).toBe(2);
+    const one = conv({ inChannels: 3, outChannels: 4, height: 64, width: 64 });
+    expect(directConvWorkgroups(one, wide).columnsPerGroup).toBe(64);
+  });
+
   it('the tiling that wastes the fewest pixels, the wider on a tie', () => {
     const tiling = (width: number) =>
       chooseDirectTiling(conv({ inChannels: 8, outChannels: 8, height: 4, width }));

@@ -123,10 +123,16 @@ export function directConvWorkgroups(
 ): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
   const blocks = spec.outHeight * Math.ceil(spec.outWidth / tiling.pixels);
   const windows = weights === 'packed' ? directWeightWindows(spec, tiling) : undefined;
+  const rows = windows?.blocks ?? Math.ceil(spec.outChannels / tiling.channels);
+  // Inference: halve the workgroup (down to 8 lanes, lavapipe's vector width) until one image gives
+  // at least 4: with 3, one of two CPU threads idles half the time. No further: on lavapipe many small
+  // workgroups measured slower than fewer large ones at batch 8. (Training batches fill any size.)
+  let threads = maxThreads;
+  while (weights === 'packed' && threads > 8 && Math.ceil(blocks / threads) * rows < 4) threads /= 2;
   return {
     columnsPerImage: blocks,
-    columnsPerGroup: Math.min(maxThreads, blocks),
-    rows: windows?.blocks ?? Math.ceil(spec.outChannels / tiling.channels),
+    columnsPerGroup: Math.min(threads, blocks),
+    rows,
   };
 }
 
