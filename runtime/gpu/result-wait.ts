@@ -10,11 +10,16 @@ export type WaitMode = 'map' | 'sleep';
  *
  * The shortest, not the last: one slow submission (a kernel compiled at its first dispatch, a busy
  * machine) must not make every later wait sleep that long. A sleep after which the result is already
- * there says only that the submission was shorter; the estimate then drops by a fifth, so it meets
- * the real length in a few submissions rather than 10% at a time. Each wait is bounded (withinDeadline).
+ * there says only that the submission was shorter: the next wait alone then sleeps a fifth less (a
+ * probe), so the sleep meets the real length in a few submissions rather than 10% at a time, while the
+ * shortest time stays a measured one (a probe that wakes too early polls, and polling slows a software
+ * adapter, so an underestimate kept for good would slow every later wait). Each wait is bounded
+ * (withinDeadline).
  */
 export class ResultWait {
   private readonly shortestMs = new Map<number, number>();
+  /** The next wait's sleep, per size, after one that found the result already there. */
+  private readonly probeMs = new Map<number, number>();
 
   /** Maps `buffer` for reading; call right after queue.submit, with the submission's size key. */
   async mapRead(
@@ -30,15 +35,17 @@ export class ResultWait {
     const mapping = performance.now();
     await withinDeadline(device, buffer.mapAsync(GPUMapMode.READ), what);
     const done = performance.now();
-    const finishedAsleep = sleep > 0 && done - mapping < finishedWithinMs;
-    const took = (done - submitted) * (finishedAsleep ? 0.8 : 1);
+    const took = done - submitted;
     this.shortestMs.set(sizeKey, Math.min(took, this.shortestMs.get(sizeKey) ?? took));
+    if (sleep > 0 && done - mapping < finishedWithinMs) this.probeMs.set(sizeKey, sleep * 0.8);
+    else this.probeMs.delete(sizeKey);
   }
 
   /** How long a `sleep` wait for a submission of this size sleeps before it maps. */
   sleepMs(sizeKey: number): number {
     const shortest = this.shortestMs.get(sizeKey) ?? 0;
-    return shortest > 4 ? shortest * 0.9 : 0;
+    if (shortest <= 4) return 0;
+    return Math.min(shortest * 0.9, this.probeMs.get(sizeKey) ?? Number.POSITIVE_INFINITY);
   }
 }
 
