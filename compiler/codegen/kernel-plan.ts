@@ -175,7 +175,7 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
           ),
           bindings,
           // The direct kernel's columns are pixel blocks, one per invocation.
-          workgroups: { kind: 'tiles', ...directConvWorkgroups(spec, strategy.tiling) },
+          workgroups: { kind: 'tiles', ...directConvWorkgroups(spec, strategy.tiling, 'packed') },
         };
       };
       const strategies = convStrategies(spec, target);

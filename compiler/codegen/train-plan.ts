@@ -219,7 +219,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`,
         weights === 'official' ? 'direct' : 'direct_grad',
       ),
-      workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling) },
+      workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling, weights) },
     };
   };
   const grid = (perImage: number): WorkgroupFormula => ({

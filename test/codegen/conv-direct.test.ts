@@ -257,7 +257,7 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
     // With 48 inputs a block is 13,824 bytes: 4 fit a window; 5 blocks go as two windows of 3.
     const large = conv({ inChannels: 48, outChannels: 40, height: 3, width: 8 });
     expect(directWeightWindows(large, wide)).toEqual({ count: 2, blocks: 3, bytes: 41728 });
-    expect(directConvWorkgroups(large, wide).rows).toBe(3);
+    expect(directConvWorkgroups(large, wide, 'packed').rows).toBe(3);
     expect(directConvWorkgroups(large, wide, 'official').rows).toBe(5);
     // 232 inputs: one block is 66,816 bytes.
     const huge = conv({ inChannels: 232, outChannels: 8, height: 2, width: 4 });
@@ -373,16 +373,16 @@ describe('the direct-conv weight layouts', () => {
   it('inference workgroups shrink (to 8 lanes at least) until an image gives 4; training keeps 64', () => {
     // W32's 64-channel 3x3 at 32x32: 64 pixel blocks, 3 weight windows of 3 blocks.
     const spec = conv({ inChannels: 64, outChannels: 64, height: 32, width: 32 });
-    expect(directConvWorkgroups(spec, wide)).toEqual({ columnsPerImage: 64, columnsPerGroup: 32, rows: 3 });
+    expect(directConvWorkgroups(spec, wide, 'packed')).toEqual({ columnsPerImage: 64, columnsPerGroup: 32, rows: 3 });
     expect(directConvWorkgroups(spec, wide, 'official')).toEqual({
       columnsPerImage: 64,
       columnsPerGroup: 64,
       rows: 8,
     });
     const narrow = conv({ inChannels: 3, outChannels: 4, height: 2, width: 16 });
-    expect(directConvWorkgroups(narrow, wide).columnsPerGroup).toBe(2);
+    expect(directConvWorkgroups(narrow, wide, 'packed').columnsPerGroup).toBe(2);
     const one = conv({ inChannels: 3, outChannels: 4, height: 64, width: 64 });
-    expect(directConvWorkgroups(one, wide).columnsPerGroup).toBe(64);
+    expect(directConvWorkgroups(one, wide, 'packed').columnsPerGroup).toBe(64);
   });
 
   it('the tiling that wastes the fewest pixels, the wider on a tie', () => {

@@ -118,8 +118,8 @@ export function directConvBindings(
 /** Workgroups of one dispatch: pixel blocks × the channel blocks of the weight (or of one window). */
 export function directConvWorkgroups(
   spec: ConvKernelSpec,
-  tiling: DirectConvTiling = chooseDirectTiling(spec),
-  weights: DirectWeights = 'packed',
+  tiling: DirectConvTiling,
+  weights: DirectWeights,
 ): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
   const blocks = spec.outHeight * Math.ceil(spec.outWidth / tiling.pixels);
   const windows = weights === 'packed' ? directWeightWindows(spec, tiling) : undefined;
