@@ -373,7 +373,11 @@ describe('the direct-conv weight layouts', () => {
   it('inference workgroups shrink (to 8 lanes at least) until an image gives 4; training keeps 64', () => {
     // W32's 64-channel 3x3 at 32x32: 64 pixel blocks, 3 weight windows of 3 blocks.
     const spec = conv({ inChannels: 64, outChannels: 64, height: 32, width: 32 });
-    expect(directConvWorkgroups(spec, wide, 'packed')).toEqual({ columnsPerImage: 64, columnsPerGroup: 32, rows: 3 });
+    expect(directConvWorkgroups(spec, wide, 'packed')).toEqual({
+      columnsPerImage: 64,
+      columnsPerGroup: 32,
+      rows: 3,
+    });
     expect(directConvWorkgroups(spec, wide, 'official')).toEqual({
       columnsPerImage: 64,
       columnsPerGroup: 64,
