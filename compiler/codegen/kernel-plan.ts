@@ -341,7 +341,8 @@ class WeightPacker {
   constructor(private readonly nodes: readonly Node[]) {}
 
   entry(id: number, layout: WeightLayout, windows?: WeightWindows): Binding {
-    const key = `${id}:${layout}:${windows ? `${windows.count}x${windows.blocks}` : ''}`;
+    // The windows follow from the value's shape and the layout, so they need no place in the key.
+    const key = `${id}:${layout}`;
     let entry = this.index.get(key);
     if (entry === undefined) {
       const node = this.nodes[id]!;
