@@ -58,6 +58,11 @@ export interface Dispatch {
   readonly workgroups: (batch: number) => readonly [number, number, number];
   /** Training: only the input's gradient needs this dispatch (skipped unless it is read). */
   readonly onlyForGradInput?: true;
+  /**
+   * Training: the kernel to run instead on a device without the `subgroups` feature (same bindings
+   * and workgroups); `kernel` then needs it.
+   */
+  readonly withoutSubgroups?: string;
   readonly choice?: DispatchChoice;
 }
 

@@ -26,12 +26,17 @@ import {
   partialSumKernel,
 } from './wgsl/train/channel-reductions.ts';
 import {
+  chooseDirectWeightGradTiling,
+  describeDirectWeightGrad,
+  directWeightGradWorkgroups,
+  generateDirectWeightGradKernel,
+} from './wgsl/train/conv-grad-weight-direct.ts';
+import {
   type ConvShape,
   convForwardSpec,
   convGradInputSpec,
   convGradWeightSpec,
   strideClasses,
-  weightGradientSplits,
 } from './wgsl/train/conv-train.ts';
 import { type GemmSpec, gemmTiling, generateGemmKernel } from './wgsl/train/gemm.ts';
 import { adamKernel, hyperCount, sgdKernel } from './wgsl/train/optimizer.ts';
@@ -66,7 +71,16 @@ export interface TrainLaunch {
   readonly workgroups: TrainWorkgroups;
   /** Only the input's gradient needs this launch: training skips it, `hrnet train-step` runs it. */
   readonly onlyForGradInput?: true;
+  /** The same computation for a device without the `subgroups` feature (same bindings and workgroups). */
+  readonly withoutSubgroups?: string;
 }
+
+/**
+ * Lanes that share one gradient load in the direct weight gradient: lavapipe's subgroup size (its
+ * vector width). Any subgroup size that is a multiple of it takes the shared path; SwiftShader's 4
+ * reads every value per lane, as a device without subgroups does.
+ */
+const subgroupShare = 8;
 
 export interface TrainKernelProgram {
   readonly kernels: readonly GeneratedKernel[];
@@ -222,6 +236,58 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling, weights) },
     };
   };
+  /** The split GEMM weight gradient: the reference, and what GPUs run. */
+  const gemmWeightGradient = (s: ConvShape) => {
+    const spec = convGradWeightSpec(s);
+    const tiling = gemmTiling(spec);
+    return {
+      kernel: addKernel(
+        generateGemmKernel(spec, 'compiler/codegen/wgsl/train/gemm.ts'),
+        spec.description,
+        'gemm',
+      ),
+      withoutSubgroups: undefined,
+      workgroups: {
+        kind: 'gemm' as const,
+        columnsPerImage: 0,
+        fixedColumns: s.inChannels * s.kernel * s.kernel,
+        columnsPerGroup: tiling.tileN,
+        rows: Math.ceil(s.outChannels / tiling.tileM),
+        splits: spec.splits,
+      },
+      splits: spec.splits,
+    };
+  };
+  /**
+   * The direct weight gradient (no workgroup memory), sharing its output-gradient loads across
+   * subgroups where the device has them, with a twin for devices without the feature.
+   */
+  const directWeightGradient = (s: ConvShape) => {
+    const tiling = chooseDirectWeightGradTiling(s);
+    const description = describeDirectWeightGrad(s, tiling);
+    const plain = addKernel(generateDirectWeightGradKernel(s, tiling), description, 'wgrad');
+    const shared = tiling.lanes % subgroupShare === 0;
+    const [, rows, splits] = directWeightGradWorkgroups(s, tiling);
+    return {
+      kernel: shared
+        ? addKernel(
+            generateDirectWeightGradKernel(s, tiling, subgroupShare),
+            `${description}, gradient loads shared by ${subgroupShare} lanes`,
+            'wgrad_subgroups',
+          )
+        : plain,
+      withoutSubgroups: shared ? plain : undefined,
+      workgroups: {
+        kind: 'gemm' as const,
+        columnsPerImage: 0,
+        fixedColumns: s.outChannels,
+        columnsPerGroup: tiling.channels,
+        rows,
+        splits,
+      },
+      splits: tiling.splits,
+    };
+  };
   const grid = (perImage: number): WorkgroupFormula => ({
     kind: 'grid-stride',
     elementsPerImage: perImage,
@@ -308,26 +374,24 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       }
       case 'conv2d_grad_weight': {
         const s = convShape(shapeOf(i0!), shapeOf(i1!), a);
-        const spec = convGradWeightSpec(s);
-        const splits = weightGradientSplits(s);
-        const n = s.inChannels * s.kernel * s.kernel;
-        const elements = s.outChannels * n;
-        const rows = Math.ceil(s.outChannels / gemmTiling(spec).tileM);
-        const kernel = addKernel(
-          generateGemmKernel(spec, 'compiler/codegen/wgsl/train/gemm.ts'),
-          spec.description,
-          'gemm',
-        );
-        const columns = {
-          kind: 'gemm' as const,
-          columnsPerImage: 0,
-          fixedColumns: n,
-          columnsPerGroup: gemmTiling(spec).tileN,
-          rows,
-          splits,
+        const { kernel, withoutSubgroups, workgroups, splits } = directAllowed
+          ? directWeightGradient(s)
+          : gemmWeightGradient(s);
+        const elements = s.outChannels * s.inChannels * s.kernel * s.kernel;
+        const launch = (bindings: Binding[], reads: number[], writes: number) => {
+          launches.push({
+            kernel,
+            module: node.module,
+            node: node.id,
+            bindings,
+            workgroups,
+            ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
+          });
+          launchInputs.push(reads);
+          launchOutputs.push(writes);
         };
         if (splits === 1) {
-          push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], columns, [i0!, i1!], node.id);
+          launch([bind(node.id), bind(i0!), bind(i1!)], [i0!, i1!], node.id);
         } else {
           const temporary = nextTemporary--;
           temporaries.push({
@@ -336,14 +400,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             label: `partial sums of ${node.module} weight gradient`,
             shape: [splits, elements],
           });
-          push(
-            node,
-            kernel,
-            [{ kind: 'fixed', tensor: temporary }, bind(i0!), bind(i1!)],
-            columns,
-            [i0!, i1!],
-            temporary,
-          );
+          launch([{ kind: 'fixed', tensor: temporary }, bind(i0!), bind(i1!)], [i0!, i1!], temporary);
           const reduce = addKernel(
             partialSumKernel(elements, splits),
             `sum of ${splits} partial weight gradients`,

@@ -18,8 +18,8 @@ export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
 
 /**
  * The adapter's own limits for buffer sizes, bindings and workgroup memory (the defaults are too small
- * for the arena of a full-size model), and timestamps where the adapter has them, so benchmarks can
- * time each kernel.
+ * for the arena of a full-size model); timestamps where the adapter has them, so benchmarks can time
+ * each kernel, and subgroups, which the training step's weight gradients share loads with.
  */
 export function deviceRequest(adapter: GPUAdapter): {
   requiredLimits: Record<string, number>;
@@ -34,8 +34,7 @@ export function deviceRequest(adapter: GPUAdapter): {
     'maxComputeWorkgroupSizeX',
   ] as const;
   const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query')
-    ? ['timestamp-query']
-    : [];
+  const optional: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
+  const requiredFeatures = optional.filter((f) => adapter.features.has(f));
   return { requiredLimits, requiredFeatures };
 }

@@ -5,6 +5,7 @@ import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
+import { kernelsForDevice } from './device-kernels.ts';
 
 export type OptimizerKind = 'adam' | 'sgd';
 
@@ -93,11 +94,14 @@ export class TrainStepRunner {
     kernels: ReadonlyMap<string, string>,
     optimizer: OptimizerSettings,
   ): Promise<TrainStepRunner> {
+    const runnable = kernelsForDevice(program, gpu.device.features);
     const names = [
-      ...new Set([...program.dispatches, program.optimizer.adam, program.optimizer.sgd].map((d) => d.kernel)),
+      ...new Set(
+        [...runnable.dispatches, runnable.optimizer.adam, runnable.optimizer.sgd].map((d) => d.kernel),
+      ),
     ];
     const pipelines = await createPipelines(gpu, names, kernels, 'training');
-    return new TrainStepRunner(gpu, program, pipelines, optimizer);
+    return new TrainStepRunner(gpu, runnable, pipelines, optimizer);
   }
 
   /** Checks that a batch of `count` fits the device: training cannot split a batch (BN needs all of it). */

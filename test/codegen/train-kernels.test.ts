@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
 import {
+  chooseDirectWeightGradTiling,
+  directWeightGradBindings,
+  directWeightGradWorkgroups,
+  generateDirectWeightGradKernel,
+} from '../../compiler/codegen/wgsl/train/conv-grad-weight-direct.ts';
+import {
   type ConvShape,
   convForwardSpec,
   convGradInputSpec,
@@ -170,6 +176,38 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
         for (let i = 0; i < elements; i++) summed[i]! += partial[split * elements + i]!;
       expect(relativeError(summed, expected.data)).toBeLessThanOrEqual(1e-5);
     });
+  }
+
+  // Without subgroups; sharing loads by 8 lanes (lavapipe's subgroup size, the shared path) and by 4
+  // (shared, with lanes 4 apart loading the same values); and by 16, which lavapipe's subgroups of 8
+  // are not whole multiples of, so the kernel must take its own-load path.
+  for (const { s, batch } of cases) {
+    const x = randomTensor([batch, s.inChannels, s.height, s.width]);
+    const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
+    const tiling = chooseDirectWeightGradTiling(s);
+    for (const shared of [undefined, 4, 8, 16].filter((n) => n === undefined || tiling.lanes % n === 0)) {
+      it(`direct weight gradient${shared ? `, loads shared by ${shared} lanes` : ''}: ${name(s, batch)}`, async () => {
+        const expected = evaluateOp(
+          node('conv2d_grad_weight', s, [s.outChannels, s.inChannels, s.kernel, s.kernel]),
+          [x, dy],
+          batch,
+        );
+        const elements = expected.data.length;
+        // NaN marks weights no slice wrote: every slice stores every weight.
+        const partial = await runKernel(
+          generateDirectWeightGradKernel(s, tiling, shared),
+          directWeightGradBindings(tiling.splits),
+          [new Float32Array(tiling.splits * elements).fill(Number.NaN), f32(x), f32(dy)],
+          batch,
+          directWeightGradWorkgroups(s, tiling),
+        );
+        expect(partial.some(Number.isNaN)).toBe(false);
+        const summed = new Float64Array(elements);
+        for (let split = 0; split < tiling.splits; split++)
+          for (let i = 0; i < elements; i++) summed[i]! += partial[split * elements + i]!;
+        expect(relativeError(summed, expected.data)).toBeLessThanOrEqual(1e-5);
+      });
+    }
   }
 
   it('stride classes partition the pixels and keep only the reaching taps', () => {

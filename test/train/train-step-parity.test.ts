@@ -4,6 +4,7 @@ import { relativeError } from '../../common/relative-error.ts';
 import { interpretGraph } from '../../compiler/ir/interpret.ts';
 import { buildTrainingGraph, trainingOutput } from '../../compiler/passes/training-graph.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
+import { kernelsForDevice } from '../../runtime/train/device-kernels.ts';
 import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
@@ -95,6 +96,22 @@ describe('train-step equals the official PyTorch step', () => {
         relativeError(state.get('final_layer.weight')!.data, reference.get('after.final_layer.weight')!.data),
       ),
     ).toBeLessThanOrEqual(1e-5);
+  });
+
+  it('runs the weight gradients with subgroups where the device has them, and their twins where not', async () => {
+    expect((await testGpu()).device.features.has('subgroups')).toBe(true);
+    const twinned = trainStep.dispatches.filter((d) => d.withoutSubgroups !== undefined);
+    // Every 3x3 and 1x1 weight gradient whose input channels fill whole subgroups (all but the stem's).
+    expect(twinned.length).toBeGreaterThan(40);
+    for (const d of twinned) {
+      expect(kernels.get(d.kernel)).toMatch(/^enable subgroups;/);
+      expect(kernels.get(d.withoutSubgroups!)).not.toMatch(/subgroup/);
+    }
+    expect(kernelsForDevice(trainStep, new Set(['subgroups']) as GPUSupportedFeatures)).toBe(trainStep);
+    const without = kernelsForDevice(trainStep, new Set() as GPUSupportedFeatures);
+    expect(without.dispatches.map((d) => d.kernel)).toEqual(
+      trainStep.dispatches.map((d) => d.withoutSubgroups ?? d.kernel),
+    );
   });
 
   it('matches the float64 interpreter, and two runs give identical bytes', async () => {

@@ -66,6 +66,8 @@ export function generateBackwardTs(
       writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
       writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
       if (launch.onlyForGradInput) writer.writeLine('onlyForGradInput: true,');
+      if (launch.withoutSubgroups !== undefined)
+        writer.writeLine(`withoutSubgroups: ${quote(launch.withoutSubgroups)},`);
     });
   };
   const initializer: WriterFunction = (writer) => {

@@ -1,0 +1,201 @@
+import { declareBindings, generatorHeader, type KernelBinding, u32 } from '../bindings.ts';
+import type { ConvShape } from './conv-train.ts';
+
+/**
+ * The weight gradient without workgroup memory: dW[o][i][t] = Σ over images and output pixels of
+ * dy[n][o][p] · x[n][i][p + t]. Invocations of a workgroup take adjacent input channels, so the
+ * output-gradient values are the same for every lane (one load shared by the workgroup) and only the
+ * input rows are per-lane reads. Each invocation accumulates CHANNELS output channels × every tap
+ * for its input channel over a slice of the image rows (workgroup z), walking each row PIXELS output
+ * pixels at a time: per block it reads each of the k input rows once and reuses every value for all
+ * taps and channels. Slices store partial sums that a second kernel adds in a fixed order, as the
+ * GEMM's split weight gradient does.
+ */
+export interface DirectWeightGradTiling {
+  /** Input channels per workgroup (one per invocation). */
+  readonly lanes: number;
+  /** Output channels per invocation. */
+  readonly channels: number;
+  /** Output pixels of a row per step. */
+  readonly pixels: number;
+  /** Slices of the batch's output rows (workgroup z). */
+  readonly splits: number;
+}
+
+/** The batch size splits are chosen for (the kernel works for any). */
+const nominalBatch = 16;
+
+/** Workgroups wanted per dispatch, so that every CPU thread gets several. */
+const targetWorkgroups = 32;
+
+export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTiling {
+  const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(s.inChannels)));
+  // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
+  const channels = Math.min(s.kernel === 1 ? 16 : 8, s.outChannels);
+  const pixels = Math.min(8, s.outWidth);
+  const groups = Math.ceil(s.outChannels / channels) * Math.ceil(s.inChannels / lanes);
+  const rows = nominalBatch * s.outHeight;
+  // A slice keeps at least 4 rows so that partial sums stay few.
+  const splits = Math.max(1, Math.min(Math.ceil(targetWorkgroups / groups), Math.floor(rows / 4), 64));
+  return { lanes, channels, pixels, splits };
+}
+
+export function directWeightGradBindings(splits: number): KernelBinding[] {
+  return [
+    splits > 1
+      ? { name: 'partial', access: 'read_write', element: 'f32' }
+      : { name: 'dw', access: 'read_write', element: 'f32' },
+    { name: 'x', access: 'read_write', element: 'f32' },
+    { name: 'dy', access: 'read_write', element: 'f32' },
+  ];
+}
+
+/** Workgroups: output-channel blocks × input-channel blocks × slices. */
+export function directWeightGradWorkgroups(
+  s: ConvShape,
+  t: DirectWeightGradTiling,
+): [number, number, number] {
+  return [Math.ceil(s.outChannels / t.channels), Math.ceil(s.inChannels / t.lanes), t.splits];
+}
+
+export function describeDirectWeightGrad(s: ConvShape, t: DirectWeightGradTiling): string {
+  return `weight gradient${t.splits > 1 ? ` (${t.splits} partial sums)` : ''} of conv ${s.kernel}x${s.kernel}${s.stride > 1 ? `/${s.stride}` : ''} ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}, ${t.channels} channels × ${t.pixels} pixels per invocation`;
+}
+
+/**
+ * With `sharedLoads` (S), the output-gradient values of a block are read once per subgroup rather
+ * than once per lane: lane l of each group of S loads values l, l + S, …, and every lane takes them
+ * from there by subgroupBroadcast. On lavapipe a storage load at an address the whole subgroup shares
+ * is still a gather of S copies; this measured 2× faster there. The kernel checks at run time that
+ * its subgroups are whole multiples of S (lanes ≥ S and a multiple of it), and reads every value itself
+ * otherwise, so it is correct on any subgroup size; it needs the `subgroups` feature.
+ */
+export function generateDirectWeightGradKernel(
+  s: ConvShape,
+  t: DirectWeightGradTiling,
+  sharedLoads?: number,
+): string {
+  const { channels, pixels, splits } = t;
+  const taps = s.kernel * s.kernel;
+  // Input values one row of a block reads: the taps of P output pixels, stride apart.
+  const segment = (pixels - 1) * s.stride + s.kernel;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const acc = (c: number, tap: number) => `a${c}_${tap}`;
+  const declarations = range(channels).flatMap((c) =>
+    range(taps).map((tap) => `  var ${acc(c, tap)} = 0.0;`),
+  );
+  if (sharedLoads !== undefined && t.lanes % sharedLoads !== 0)
+    throw new Error(`${t.lanes} lanes are not whole subgroups of ${sharedLoads}`);
+  const values = channels * pixels;
+  // The value (c, p) of a block, 0 past the last channel or pixel; c and p are WGSL expressions.
+  const gradientAt = (c: string, p: string) =>
+    `select(0.0, dy[dyRow + min(co0 + ${c}, COUT - 1u) * HO * WO + min(xo0 + ${p}, WO - 1u)], co0 + ${c} < COUT && xo0 + ${p} < WO)`;
+  const ownLoads = range(channels).flatMap((c) =>
+    range(pixels).map((p) => `d${c}_${p} = ${gradientAt(u32(c), u32(p))};`),
+  );
+  const gradientLoads =
+    sharedLoads === undefined
+      ? ownLoads.map((line) => `      let ${line}`)
+      : [
+          ...range(channels).flatMap((c) => range(pixels).map((p) => `      var d${c}_${p}: f32;`)),
+          '      if (sharedSubgroups) {',
+          ...range(Math.ceil(values / sharedLoads)).map(
+            (j) =>
+              `        let g${j} = ${gradientAt(`min((${u32(j * sharedLoads)} + member) / PIXELS, CHANNELS - 1u)`, `(${u32(j * sharedLoads)} + member) % PIXELS`)};`,
+          ),
+          ...range(values).map(
+            (i) =>
+              `        d${Math.floor(i / pixels)}_${i % pixels} = subgroupBroadcast(g${Math.floor(i / sharedLoads)}, ${u32(i % sharedLoads)});`,
+          ),
+          '      } else {',
+          ...ownLoads.map((line) => `        ${line}`),
+          '      }',
+        ];
+  const rowSteps = range(s.kernel).map((ky) => {
+    const reads = range(segment).map(
+      (j) =>
+        `        let v${j} = select(0.0, x[rowBase + u32(clamp(ix0 + ${j}, 0, i32(W) - 1))], rowInside && ix0 + ${j} >= 0 && ix0 + ${j} < i32(W));`,
+    );
+    const fmas = range(s.kernel).flatMap((kx) =>
+      range(channels).map((c) => {
+        const tap = ky * s.kernel + kx;
+        const sum = range(pixels).reduce(
+          (e, p) => `fma(d${c}_${p}, v${p * s.stride + kx}, ${e})`,
+          acc(c, tap),
+        );
+        return `        ${acc(c, tap)} = ${sum};`;
+      }),
+    );
+    return `      {
+        let iy = i32(yo * STRIDE + ${u32(ky)}) - i32(PAD);
+        let rowInside = iy >= 0 && iy < i32(H);
+        let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * W;
+${reads.join('\n')}
+${fmas.join('\n')}
+      }`;
+  });
+  const target =
+    splits > 1 ? 'partial[((group.z * COUT + co) * CIN + ci) * TAPS' : 'dw[(co * CIN + ci) * TAPS';
+  const stores = range(channels).map(
+    (c) => `    if (co0 + ${u32(c)} < COUT) {
+      let co = co0 + ${u32(c)};
+${range(taps)
+  .map((tap) => `      ${target} + ${u32(tap)}] = ${acc(c, tap)};`)
+  .join('\n')}
+    }`,
+  );
+  const subgroupInputs =
+    sharedLoads === undefined
+      ? ''
+      : ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32';
+  return `${sharedLoads === undefined ? '' : 'enable subgroups;\n\n'}${generatorHeader('compiler/codegen/wgsl/train/conv-grad-weight-direct.ts', describeDirectWeightGrad(s, t))}
+
+${declareBindings(directWeightGradBindings(splits))}
+
+const CIN: u32 = ${u32(s.inChannels)};
+const H: u32 = ${u32(s.height)};
+const W: u32 = ${u32(s.width)};
+const COUT: u32 = ${u32(s.outChannels)};
+const HO: u32 = ${u32(s.outHeight)};
+const WO: u32 = ${u32(s.outWidth)};
+const TAPS: u32 = ${u32(taps)};
+const STRIDE: u32 = ${u32(s.stride)};
+const PAD: u32 = ${u32(s.pad)};
+const LANES: u32 = ${u32(t.lanes)};
+const CHANNELS: u32 = ${u32(channels)};
+const PIXELS: u32 = ${u32(pixels)};
+const SPLITS: u32 = ${u32(splits)};
+
+@compute @workgroup_size(${t.lanes})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32${subgroupInputs}) {
+  let ci = group.y * LANES + lid;${
+    sharedLoads === undefined
+      ? ''
+      : `
+  let sharedSubgroups = subgroupSize % ${u32(sharedLoads)} == 0u && LANES % subgroupSize == 0u;
+  let member = lane % ${u32(sharedLoads)};`
+  }
+  // Lanes past the last input channel read a real channel and store nothing.
+  let channel = min(ci, CIN - 1u);
+  let co0 = group.x * CHANNELS;
+  let rows = params.batch * HO;
+  let slice = (rows + SPLITS - 1u) / SPLITS;
+  let rowEnd = min(rows, group.z * slice + slice);
+${declarations.join('\n')}
+  for (var r = group.z * slice; r < rowEnd; r = r + 1u) {
+    let n = r / HO;
+    let yo = r % HO;
+    let imageBase = (n * CIN + channel) * H * W;
+    let dyRow = n * COUT * HO * WO + yo * WO;
+    for (var xo0 = 0u; xo0 < WO; xo0 = xo0 + PIXELS) {
+      let ix0 = i32(xo0 * STRIDE) - i32(PAD);
+${gradientLoads.join('\n')}
+${rowSteps.join('\n')}
+    }
+  }
+  if (ci < CIN) {
+${stores.join('\n')}
+  }
+}
+`;
+}
