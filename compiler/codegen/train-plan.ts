@@ -11,7 +11,12 @@ import {
   usesDirectConv,
   type WorkgroupFormula,
 } from './kernel-plan.ts';
-import { chooseDirectTiling, directConvWorkgroups, generateDirectConvKernel } from './wgsl/conv-direct.ts';
+import {
+  chooseDirectTiling,
+  directConvWorkgroups,
+  generateDirectConvKernel,
+  sharesWeightLoads,
+} from './wgsl/conv-direct.ts';
 import { type ConvKernelSpec, describeConv } from './wgsl/conv-gemm.ts';
 import {
   type ElementwiseKernelSpec,
@@ -44,8 +49,10 @@ import {
   batchNormInputGradKernel,
   batchNormRunningKernel,
   batchNormTrainKernel,
+  channelPlaneWorkgroups,
   mseLossGradKernel,
   pointwiseMaxGroups,
+  reluGradIterations,
   reluGradKernel,
   upsampleGradKernel,
 } from './wgsl/train/pointwise-train.ts';
@@ -227,12 +234,19 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     };
     if (!directAllowed || !usesDirectConv(spec)) return undefined;
     const tiling = chooseDirectTiling(spec);
+    const description = `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`;
+    const prefix = weights === 'official' ? 'direct' : 'direct_grad';
+    const plain = addKernel(generateDirectConvKernel(spec, tiling, weights), description, prefix);
+    const shared = sharesWeightLoads(spec, tiling, weights, subgroupShare);
     return {
-      kernel: addKernel(
-        generateDirectConvKernel(spec, tiling, weights),
-        `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`,
-        weights === 'official' ? 'direct' : 'direct_grad',
-      ),
+      kernel: shared
+        ? addKernel(
+            generateDirectConvKernel(spec, tiling, weights, subgroupShare),
+            `${description}, weight loads shared by ${subgroupShare} lanes`,
+            `${prefix}_subgroups`,
+          )
+        : plain,
+      withoutSubgroups: shared ? plain : undefined,
       workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling, weights) },
     };
   };
@@ -307,8 +321,16 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     workgroups: TrainWorkgroups,
     reads: number[],
     writes: number,
+    withoutSubgroups?: string,
   ) => {
-    launches.push({ kernel, module: node.module, node: node.id, bindings, workgroups });
+    launches.push({
+      kernel,
+      module: node.module,
+      node: node.id,
+      bindings,
+      workgroups,
+      ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
+    });
     launchInputs.push(reads);
     launchOutputs.push(writes);
   };
@@ -333,6 +355,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           workgroups,
           node.inputs.slice(),
           node.id,
+          direct?.withoutSubgroups,
         );
         break;
       }
@@ -359,6 +382,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             direct.workgroups,
             [i0!, i1!],
             node.id,
+            direct.withoutSubgroups,
           );
           break;
         }
@@ -378,18 +402,8 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           ? directWeightGradient(s)
           : gemmWeightGradient(s);
         const elements = s.outChannels * s.inChannels * s.kernel * s.kernel;
-        const launch = (bindings: Binding[], reads: number[], writes: number) => {
-          launches.push({
-            kernel,
-            module: node.module,
-            node: node.id,
-            bindings,
-            workgroups,
-            ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
-          });
-          launchInputs.push(reads);
-          launchOutputs.push(writes);
-        };
+        const launch = (bindings: Binding[], reads: number[], writes: number) =>
+          push(node, kernel, bindings, workgroups, reads, writes, withoutSubgroups);
         if (splits === 1) {
           launch([bind(node.id), bind(i0!), bind(i1!)], [i0!, i1!], node.id);
         } else {
@@ -435,7 +449,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(batchNormTrainKernel(c, h * w, a.eps), 'training batch norm', 'bn_train'),
           [bind(node.id), ...node.inputs.map(bind)],
-          grid(c * h * w),
+          channelPlaneWorkgroups(c),
           node.inputs.slice(),
           node.id,
         );
@@ -487,7 +501,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(reluGradKernel(elementsPerItem(node.type)), 'ReLU gradient', 'relu_grad'),
           [bind(node.id), bind(i0!), bind(i1!)],
-          grid(elementsPerItem(node.type)),
+          grid(reluGradIterations(elementsPerItem(node.type))),
           [i0!, i1!],
           node.id,
         );
@@ -523,7 +537,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             'bn_grad_input',
           ),
           [bind(node.id), ...reads.map(bind)],
-          grid(c * h * w),
+          channelPlaneWorkgroups(c),
           reads,
           node.id,
         );

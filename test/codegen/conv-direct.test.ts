@@ -10,6 +10,7 @@ import {
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
+  sharesWeightLoads,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
 import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
@@ -83,6 +84,7 @@ async function checkAgainstInterpreter(
   tiling: DirectConvTiling,
   batch: number,
   weights: DirectWeights = 'packed',
+  sharedLoads?: number,
 ) {
   const x = randomTensor([batch, spec.inChannels, spec.height, spec.width]);
   // In flipped-transposed mode the kernel is given the forward convolution's weight.
@@ -117,7 +119,7 @@ async function checkAgainstInterpreter(
   ];
   const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling, weights) }, batch);
   const actual = await runKernel(
-    generateDirectConvKernel(spec, tiling, weights),
+    generateDirectConvKernel(spec, tiling, weights, sharedLoads),
     directConvBindings(spec, weights, tiling),
     data,
     batch,
@@ -395,5 +397,58 @@ describe('the direct-conv weight layouts', () => {
     expect([64, 48, 32, 16].map(tiling)).toEqual(Array(4).fill(wide));
     expect([24, 12].map(tiling)).toEqual(Array(2).fill(mid));
     expect([8, 6, 4].map(tiling)).toEqual(Array(3).fill(tall));
+  });
+});
+
+// Shared by 8 lanes (lavapipe's subgroup size: the shared path) and by 4 (shared, lanes 4 apart
+// loading the same values); by 16, which lavapipe's subgroups of 8 are not whole multiples of, so the
+// kernel must load every weight itself.
+describe('weight loads shared across subgroups give the values of the interpreter', () => {
+  const cases: [string, ConvKernelSpec, DirectConvTiling, DirectWeights, number][] = [
+    [
+      'official layout, 3x3, channels not a multiple of K, a partial last workgroup',
+      conv({ inChannels: 5, outChannels: 13, height: 40, width: 32 }),
+      wide,
+      'official',
+      1,
+    ],
+    [
+      'official layout, 1x1 stride 2',
+      conv({ inChannels: 6, outChannels: 10, height: 16, width: 31, kernel: 1, pad: 0, stride: 2 }),
+      tall,
+      'official',
+      2,
+    ],
+    [
+      'flipped and transposed (an input gradient), 3x3',
+      conv({ inChannels: 7, outChannels: 11, height: 16, width: 16, hasBias: false }),
+      wide,
+      'flipped-transposed',
+      2,
+    ],
+    [
+      'packed weights beyond the uniform windows, read from storage',
+      conv({ inChannels: 232, outChannels: 32, height: 16, width: 16, relu: true }),
+      wide,
+      'packed',
+      2,
+    ],
+  ];
+  for (const [name, spec, tiling, weights, batch] of cases) {
+    for (const lanes of [4, 8, 16]) {
+      it(`${name}, ${lanes} lanes: ${spec.inChannels}→${spec.outChannels}, ${spec.height}x${spec.width}, batch ${batch}`, () => {
+        expect(sharesWeightLoads(spec, tiling, weights, lanes)).toBe(true);
+        return checkAgainstInterpreter(spec, tiling, batch, weights, lanes);
+      });
+    }
+  }
+
+  it('is not offered for uniform windows (already scalar loads) or workgroups smaller than a subgroup', () => {
+    expect(
+      sharesWeightLoads(conv({ inChannels: 32, outChannels: 40, height: 8, width: 16 }), wide, 'packed', 8),
+    ).toBe(false);
+    expect(
+      sharesWeightLoads(conv({ inChannels: 8, outChannels: 8, height: 4, width: 4 }), tall, 'official', 8),
+    ).toBe(false);
   });
 });

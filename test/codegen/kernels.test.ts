@@ -163,6 +163,17 @@ describe('elementwise kernels equal the interpreter', () => {
   const batch = 2;
   const cases: [ElementwiseKernelSpec, Node['op'], Record<string, number>, number[][]][] = [
     [{ kind: 'relu', elements: 3 * 5 * 7 }, 'relu', {}, [[batch, 3, 5, 7]]],
+    // Values in fours: vec4 loops.
+    [{ kind: 'relu', elements: 3 * 4 * 5 }, 'relu', {}, [[batch, 3, 4, 5]]],
+    [
+      { kind: 'add', elements: 2 * 2 * 6 },
+      'add',
+      {},
+      [
+        [batch, 2, 2, 6],
+        [batch, 2, 2, 6],
+      ],
+    ],
     [
       { kind: 'add', elements: 4 * 3 * 3 },
       'add',

@@ -136,6 +136,20 @@ export function directConvWorkgroups(
   };
 }
 
+/**
+ * Whether the weight loads can be shared by subgroups of `lanes`: weights from storage (a uniform
+ * window's loads are scalar already), workgroups of whole such subgroups.
+ */
+export function sharesWeightLoads(
+  spec: ConvKernelSpec,
+  tiling: DirectConvTiling,
+  weights: DirectWeights,
+  lanes: number,
+): boolean {
+  if (weights === 'packed' && directWeightWindows(spec, tiling) !== undefined) return false;
+  return directConvWorkgroups(spec, tiling, weights).columnsPerGroup % lanes === 0;
+}
+
 const vectorName = (chunk: number) => (chunk < 0 ? `m${-chunk}` : `${chunk}`);
 
 /**
@@ -154,6 +168,7 @@ export function generateDirectConvKernel(
   spec: ConvKernelSpec,
   tiling: DirectConvTiling = chooseDirectTiling(spec),
   weightSource: DirectWeights = 'packed',
+  sharedLoads?: number,
 ): string {
   for (const scale of spec.termScales) {
     if (spec.outHeight % scale !== 0 || spec.outWidth % scale !== 0) {
@@ -169,6 +184,8 @@ export function generateDirectConvKernel(
   const taps = spec.kernel * spec.kernel;
   const groups = directConvWorkgroups(spec, tiling, weightSource);
   const windowed = weightSource === 'packed' && directWeightWindows(spec, tiling) !== undefined;
+  if (sharedLoads !== undefined && !sharesWeightLoads(spec, tiling, weightSource, sharedLoads))
+    throw new Error(`this convolution's weight loads cannot be shared by ${sharedLoads} lanes`);
   const vectors = readsVectors(spec);
   const { stride, pad, kernel } = spec;
   // Column of the value one tap of one pixel reads, relative to the block's first input column.
@@ -230,6 +247,58 @@ export function generateDirectConvKernel(
     const lanes = [0, 1, 2, 3].map((i) => `weight[wRow${4 * g + i} + weights + ${u32(t)}]`);
     return `vec4<f32>(${lanes.join(', ')})`;
   };
+  // With shared loads, one input channel's weights are loaded together before its taps: lane m of
+  // each group of S loads values m, m + S, … (vec4s of the packed layout; scalars (channel, tap) of
+  // the official ones), and every lane takes them by subgroupBroadcast.
+  const sharedWeightLoads = (): string[] => {
+    const S = sharedLoads!;
+    if (weightSource === 'packed') {
+      const count = taps * groupsPerInvocation;
+      return [
+        ...range(0, Math.ceil(count / S) - 1).map(
+          (j) => `      let s${j} = weight[weights + min(${u32(j * S)} + member, ${u32(count - 1)})];`,
+        ),
+        ...range(0, taps - 1).flatMap((tap) =>
+          groupList.map((g) => {
+            const i = tap * groupsPerInvocation + g;
+            return `      w${tap}_${g} = subgroupBroadcast(s${Math.floor(i / S)}, ${u32(i % S)});`;
+          }),
+        ),
+      ];
+    }
+    const count = channels * taps;
+    const rowStride = weightSource === 'official' ? `CIN * ${u32(taps)}` : u32(taps);
+    const tapIndex = (t: string) => (weightSource === 'official' ? t : `${u32(taps - 1)} - ${t}`);
+    return [
+      ...range(0, Math.ceil(count / S) - 1).flatMap((j) => [
+        `      let v${j} = min(${u32(j * S)} + member, ${u32(count - 1)});`,
+        `      let s${j} = weight[min(co0 + v${j} / ${u32(taps)}, COUT - 1u) * ${rowStride} + weights + ${tapIndex(`v${j} % ${u32(taps)}`)}];`,
+      ]),
+      ...range(0, taps - 1).flatMap((tap) =>
+        groupList.map((g) => {
+          const lanes = [0, 1, 2, 3].map((k) => {
+            const i = (4 * g + k) * taps + tap;
+            return `subgroupBroadcast(s${Math.floor(i / S)}, ${u32(i % S)})`;
+          });
+          return `      w${tap}_${g} = vec4<f32>(${lanes.join(', ')});`;
+        }),
+      ),
+    ];
+  };
+  const weightNames = range(0, taps - 1).flatMap((tap) => groupList.map((g) => `w${tap}_${g}`));
+  const weightPrologue =
+    sharedLoads === undefined
+      ? []
+      : [
+          ...weightNames.map((w) => `    var ${w}: vec4<f32>;`),
+          '    if (sharedSubgroups) {',
+          ...sharedWeightLoads(),
+          '    } else {',
+          ...range(0, taps - 1).flatMap((tap) =>
+            groupList.map((g) => `      w${tap}_${g} = ${weightLoad(tap, g)};`),
+          ),
+          '    }',
+        ];
   const body: string[] = [];
   for (let ky = 0; ky < kernel; ky++) {
     const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
@@ -249,7 +318,7 @@ export function generateDirectConvKernel(
     for (let kx = 0; kx < kernel; kx++) {
       const tap = ky * kernel + kx;
       for (const g of groupList) {
-        body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
+        if (sharedLoads === undefined) body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
         for (const j of pixelList) {
           body.push(
             `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`,
@@ -272,7 +341,7 @@ export function generateDirectConvKernel(
 
   const sumLines = convEpilogueSum(spec, '      ');
 
-  return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}`)}
+  return `${sharedLoads === undefined ? '' : 'enable subgroups;\n\n'}${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}${sharedLoads === undefined ? '' : `, weight loads shared by ${sharedLoads} lanes`}`)}
 
 ${declareBindings(directConvBindings(spec, weightSource, tiling))}
 
@@ -290,12 +359,24 @@ const VIRTUAL_W: i32 = ${spec.width * spec.inputScale};
 const THREADS: u32 = ${u32(groups.columnsPerGroup)};
 
 @compute @workgroup_size(${groups.columnsPerGroup})
-fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let block = group.x * THREADS + lid;
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32${
+    sharedLoads === undefined
+      ? ''
+      : ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32'
+  }) {
+${
+  sharedLoads === undefined
+    ? `  let block = group.x * THREADS + lid;
   // No barriers, so the tail's invocations may leave early.
   if (block >= params.batch * BLOCKS) {
     return;
-  }
+  }`
+    : `  // The tail's invocations compute a real block and store nothing: they load weights for the others.
+  let stores = group.x * THREADS + lid < params.batch * BLOCKS;
+  let block = min(group.x * THREADS + lid, params.batch * BLOCKS - 1u);
+  let sharedSubgroups = subgroupSize % ${u32(sharedLoads)} == 0u && THREADS % subgroupSize == 0u;
+  let member = lane % ${u32(sharedLoads)};`
+}
   let image = block / BLOCKS;
   let oy = (block % BLOCKS) / X_BLOCKS;
   let x0 = (block % X_BLOCKS) * ${u32(pixels)};
@@ -314,11 +395,11 @@ ${declareAccumulators.join('\n')}
   for (var ci = 0u; ci < CIN; ci = ci + 1u) {
     let plane = (image * CIN + ci) * H * ${vectors ? 'W_VEC' : 'W'};
     let weights = ${weightSource === 'packed' ? `${windowed ? '1u + ' : ''}(group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)}` : `ci * ${channelStride}`};
-${body.join('\n')}
+${[...weightPrologue, ...body].join('\n')}
   }
 
   // A bound the compiler cannot see, so the loop stays a loop; it also skips the tail's pixels.
-  let count = min(${u32(pixels)}, WO - x0);
+  let count = ${sharedLoads === undefined ? '' : 'select(0u, '}min(${u32(pixels)}, WO - x0)${sharedLoads === undefined ? '' : ', stores)'};
   for (var j = 0u; j < count; j = j + 1u) {
 ${stores.join('\n')}
 ${shifts.join('\n')}

@@ -17,8 +17,17 @@ export type ElementwiseKernelSpec =
 export const maxElementwiseGroups = 4096;
 const threads = 256;
 
+/**
+ * ReLU and add over vec4s when an image's values come in fours (every HRNet tensor): a quarter of the
+ * iterations, and one 16-byte load per lane and operand.
+ */
+function vectorized(spec: ElementwiseKernelSpec): boolean {
+  return (spec.kind === 'relu' || spec.kind === 'add') && spec.elements % 4 === 0;
+}
+
 export function elementwiseBindings(spec: ElementwiseKernelSpec): KernelBinding[] {
-  const arena = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
+  const element = vectorized(spec) ? 'vec4<f32>' : 'f32';
+  const arena = (name: string): KernelBinding => ({ name, access: 'read_write', element });
   const weight = (name: string): KernelBinding => ({ name, access: 'read', element: 'f32' });
   switch (spec.kind) {
     case 'relu':
@@ -31,11 +40,12 @@ export function elementwiseBindings(spec: ElementwiseKernelSpec): KernelBinding[
   }
 }
 
+/** Loop iterations per image: values, or vec4s of them. */
 export function elementsPerImage(spec: ElementwiseKernelSpec): number {
   switch (spec.kind) {
     case 'relu':
     case 'add':
-      return spec.elements;
+      return vectorized(spec) ? spec.elements / 4 : spec.elements;
     case 'upsample_nearest':
       return spec.channels * spec.height * spec.scale * spec.width * spec.scale;
     case 'batch_norm':
@@ -59,7 +69,7 @@ export function generateElementwiseKernel(spec: ElementwiseKernelSpec): string {
   let body: string;
   switch (spec.kind) {
     case 'relu':
-      body = 'out[i] = max(x[i], 0.0);';
+      body = vectorized(spec) ? 'out[i] = max(x[i], vec4<f32>(0.0));' : 'out[i] = max(x[i], 0.0);';
       break;
     case 'add':
       body = 'out[i] = a[i] + b[i];';

@@ -3,9 +3,33 @@ import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindin
 const generator = 'compiler/codegen/wgsl/train/channel-reductions.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
 
+/** Lanes per channel: 64, fewer for planes smaller than that (a multiple of 8, lavapipe's width). */
+export function channelLanes(plane: number): number {
+  return Math.min(64, 8 * Math.ceil(plane / 8));
+}
+
+/** A per-channel kernel's header, bindings, and the constants C, PLANE and LANES. */
+export function channelKernelHeader(
+  generatorFile: string,
+  description: string,
+  bindings: KernelBinding[],
+  channels: number,
+  plane: number,
+): string {
+  return `${generatorHeader(generatorFile, description)}
+
+${declareBindings(bindings)}
+
+const C: u32 = ${u32(channels)};
+const PLANE: u32 = ${u32(plane)};
+const LANES: u32 = ${u32(channelLanes(plane))};`;
+}
+
 /**
- * One workgroup per channel: 256 threads stride over the channel's N·H·W values, then a tree sum in
- * workgroup memory. The order is fixed by the thread index, so results are bit-identical every run.
+ * One workgroup per channel: its lanes walk each image's plane of the channel (adjacent lanes,
+ * adjacent values), then a tree sum in workgroup memory. The order is fixed by the lane index, so
+ * results are bit-identical every run. Per-channel values are read before any loop, where a CPU
+ * adapter loads them once for the workgroup rather than per lane.
  */
 function channelKernel(
   description: string,
@@ -14,24 +38,16 @@ function channelKernel(
   plane: number,
   body: string,
 ): string {
-  return `${generatorHeader(generator, description)}
+  const lanes = channelLanes(plane);
+  return `${channelKernelHeader(generator, description, bindings, channels, plane)}
 
-${declareBindings(bindings)}
+var<workgroup> partial: array<f32, ${lanes}>;
 
-const C: u32 = ${u32(channels)};
-const PLANE: u32 = ${u32(plane)};
-
-var<workgroup> partial: array<f32, 256>;
-
-fn index(c: u32, i: u32) -> u32 {
-  return ((i / PLANE) * C + c) * PLANE + i % PLANE;
-}
-
-/** The workgroup's sum of every thread's value (all threads get it). */
+/** The workgroup's sum of every lane's value (all lanes get it). */
 fn workgroupSum(lid: u32, value: f32) -> f32 {
   partial[lid] = value;
   workgroupBarrier();
-  for (var step = 128u; step > 0u; step = step >> 1u) {
+  for (var step = LANES / 2u; step > 0u; step = step >> 1u) {
     if (lid < step) {
       partial[lid] = partial[lid] + partial[lid + step];
     }
@@ -42,13 +58,24 @@ fn workgroupSum(lid: u32, value: f32) -> f32 {
   return total;
 }
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(${lanes})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let c = group.x;
   let count = params.batch * PLANE;
 ${body}
 }
 `;
+}
+
+/** Runs `statements` with k = the index of each of this lane's values of channel c. */
+function forEachValue(statements: string): string {
+  return `  for (var n = 0u; n < params.batch; n = n + 1u) {
+    let base = (n * C + c) * PLANE;
+    for (var p = lid; p < PLANE; p = p + LANES) {
+      let k = base + p;
+${statements}
+    }
+  }`;
 }
 
 /** bn_stats: per channel the batch mean and the biased variance (mean of squared deviations). */
@@ -59,15 +86,11 @@ export function batchStatsKernel(channels: number, plane: number): string {
     channels,
     plane,
     `  var sum = 0.0;
-  for (var i = lid; i < count; i = i + 256u) {
-    sum = sum + x[index(c, i)];
-  }
+${forEachValue('      sum = sum + x[k];')}
   let mean = workgroupSum(lid, sum) / f32(count);
   var squares = 0.0;
-  for (var i = lid; i < count; i = i + 256u) {
-    let d = x[index(c, i)] - mean;
-    squares = squares + d * d;
-  }
+${forEachValue(`      let d = x[k] - mean;
+      squares = squares + d * d;`)}
   let variance = workgroupSum(lid, squares) / f32(count);
   if (lid == 0u) {
     stats[c] = mean;
@@ -87,10 +110,7 @@ export function channelSumKernel(channels: number, plane: number, masked = false
     channels,
     plane,
     `  var sum = 0.0;
-  for (var i = lid; i < count; i = i + 256u) {
-    let k = index(c, i);
-    sum = sum + ${gradientAt(masked)};
-  }
+${forEachValue(`      sum = sum + ${gradientAt(masked)};`)}
   let total = workgroupSum(lid, sum);
   if (lid == 0u) {
     out[c] = total;
@@ -113,10 +133,7 @@ export function batchNormGammaGradKernel(
     `  let mean = stats[c];
   let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
   var sum = 0.0;
-  for (var i = lid; i < count; i = i + 256u) {
-    let k = index(c, i);
-    sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);
-  }
+${forEachValue(`      sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`)}
   let total = workgroupSum(lid, sum);
   if (lid == 0u) {
     out[c] = total;

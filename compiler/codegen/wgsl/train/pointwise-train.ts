@@ -1,4 +1,6 @@
+import type { WorkgroupFormula } from '../../kernel-plan.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
+import { channelKernelHeader, channelLanes } from './channel-reductions.ts';
 
 const generator = 'compiler/codegen/wgsl/train/pointwise-train.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
@@ -30,18 +32,52 @@ ${body}
 `;
 }
 
+/**
+ * One workgroup per image and channel (workgroup x = n·C + c), its lanes walking the plane. The
+ * per-channel values are read in `prologue`, before any loop, where a CPU adapter loads them once for
+ * the workgroup instead of once per value and lane; `body` computes out[i].
+ */
+function channelPlanes(
+  description: string,
+  bindings: KernelBinding[],
+  channels: number,
+  plane: number,
+  prologue: string,
+  body: string,
+): string {
+  return `${channelKernelHeader(generator, description, bindings, channels, plane)}
+
+@compute @workgroup_size(${channelLanes(plane)})
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+${useAllBindings(bindings)}
+  let c = group.x % C;
+  let base = group.x * PLANE;
+${prologue}
+  for (var p = lid; p < PLANE; p = p + LANES) {
+    let i = base + p;
+${body}
+  }
+}
+`;
+}
+
+/** Workgroups of a channelPlanes kernel: one per image and channel. */
+export function channelPlaneWorkgroups(channels: number): WorkgroupFormula {
+  return { kind: 'tiles', columnsPerImage: channels, columnsPerGroup: 1, rows: 1 };
+}
+
 /** bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics. */
 export function batchNormTrainKernel(channels: number, plane: number, eps: number): string {
-  return pointwise(
+  return channelPlanes(
     `training batch norm of ${channels} channels x ${plane}`,
     [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta')],
-    channels * plane,
-    [
-      ['C', channels],
-      ['PLANE', plane],
-    ],
-    `    let c = (i / PLANE) % C;
-    out[i] = (x[i] - stats[c]) / sqrt(stats[C + c] + ${eps.toExponential()}) * gamma[c] + beta[c];`,
+    channels,
+    plane,
+    `  let mean = stats[c];
+  let deviation = sqrt(stats[C + c] + ${eps.toExponential()});
+  let scale = gamma[c];
+  let shift = beta[c];`,
+    '    out[i] = (x[i] - mean) / deviation * scale + shift;',
   );
 }
 
@@ -55,7 +91,7 @@ export function batchNormInputGradKernel(
   eps: number,
   masked = false,
 ): string {
-  return pointwise(
+  return channelPlanes(
     `BN input gradient of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
     [
       rw('dx'),
@@ -67,29 +103,44 @@ export function batchNormInputGradKernel(
       rw('dbeta'),
       ...(masked ? [rw('mask')] : []),
     ],
-    channels * plane,
-    [
-      ['C', channels],
-      ['PLANE', plane],
-    ],
-    `    let c = (i / PLANE) % C;
-    let count = f32(params.batch * PLANE);
-    let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
-    let normalized = (x[i] - stats[c]) * invStd;
+    channels,
+    plane,
+    `  let count = f32(params.batch * PLANE);
+  let mean = stats[c];
+  let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
+  let factor = gamma[c] * invStd / count;
+  let sumDy = dbeta[c];
+  let sumDyNormalized = dgamma[c];`,
+    `    let normalized = (x[i] - mean) * invStd;
     let g = ${masked ? 'select(0.0, dy[i], mask[i] > 0.0)' : 'dy[i]'};
-    dx[i] = gamma[c] * invStd / count * (count * g - dbeta[c] - normalized * dgamma[c]);`,
+    dx[i] = factor * (count * g - sumDy - normalized * sumDyNormalized);`,
   );
 }
 
-/** relu_grad: dy where the ReLU's output is positive. */
+/** relu_grad: dy where the ReLU's output is positive; over vec4s when an image's values come in fours. */
 export function reluGradKernel(perImage: number): string {
+  if (perImage % 4 !== 0) {
+    return pointwise(
+      `ReLU gradient of ${perImage} values per image`,
+      [rw('dx'), rw('dy'), rw('y')],
+      perImage,
+      [],
+      '    dx[i] = select(0.0, dy[i], y[i] > 0.0);',
+    );
+  }
+  const vec = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'vec4<f32>' });
   return pointwise(
-    `ReLU gradient of ${perImage} values per image`,
-    [rw('dx'), rw('dy'), rw('y')],
-    perImage,
+    `ReLU gradient of ${perImage} values per image, as vec4s`,
+    [vec('dx'), vec('dy'), vec('y')],
+    reluGradIterations(perImage),
     [],
-    '    dx[i] = select(0.0, dy[i], y[i] > 0.0);',
+    '    dx[i] = select(vec4<f32>(0.0), dy[i], y[i] > vec4<f32>(0.0));',
   );
+}
+
+/** Loop iterations per image of reluGradKernel. */
+export function reluGradIterations(perImage: number): number {
+  return perImage % 4 === 0 ? perImage / 4 : perImage;
 }
 
 /** mse_loss_grad: w · (pred·w − gt·w) / (J · N · h · w). */

@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { relativeError } from '../../common/relative-error.ts';
+import { evaluateTrainWorkgroups } from '../../compiler/codegen/train-plan.ts';
+import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
+import {
+  batchNormGammaGradKernel,
+  batchStatsKernel,
+  channelSumKernel,
+} from '../../compiler/codegen/wgsl/train/channel-reductions.ts';
+import {
+  batchNormInputGradKernel,
+  batchNormTrainKernel,
+  channelPlaneWorkgroups,
+  pointwiseMaxGroups,
+  reluGradIterations,
+  reluGradKernel,
+} from '../../compiler/codegen/wgsl/train/pointwise-train.ts';
+import type { Node } from '../../compiler/ir/graph.ts';
+import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
+import { randomSource } from '../helpers/random.ts';
+import { runKernel } from '../helpers/run-kernel.ts';
+
+const { tensor: randomTensor } = randomSource(20261201);
+const eps = 1e-5;
+const f32 = (t: Tensor64) => Float32Array.from(t.data);
+// The reference sees exactly the float32 values the kernel sees.
+const rounded = (t: Tensor64): Tensor64 => ({ shape: t.shape, data: Float64Array.from(f32(t)) });
+/** runKernel checks only the count; these kernels declare their own bindings. */
+const bindings = (n: number): KernelBinding[] =>
+  Array.from({ length: n }, (_, i) => ({ name: `b${i}`, access: 'read_write', element: 'f32' }));
+
+function node(op: Node['op'], shape: (number | 'N')[]): Node {
+  return { id: 0, op, inputs: [], type: { dtype: 'f32', shape }, attrs: { eps }, module: 'test' };
+}
+
+// Planes under one workgroup of lanes and not a multiple of 8, exactly 64, and beyond 64.
+const shapes: [number, number, number, number][] = [
+  [2, 3, 3, 5],
+  [1, 8, 4, 4],
+  [3, 5, 8, 8],
+  [2, 4, 9, 9],
+];
+
+describe('training channel kernels equal the float64 interpreter', () => {
+  for (const [batch, c, h, w] of shapes) {
+    const plane = h * w;
+    const x = randomTensor([batch, c, h, w]);
+    const dy = randomTensor([batch, c, h, w]);
+    const mask = randomTensor([batch, c, h, w]);
+    const gamma = randomTensor([c]);
+    const beta = randomTensor([c]);
+    const stats = rounded(evaluateOp(node('bn_stats', [2, c]), [x], batch));
+    const perChannel: [number, number, number] = [c, 1, 1];
+    const perPlane = evaluateTrainWorkgroups(channelPlaneWorkgroups(c), batch);
+    const label = `${batch}x${c}x${h}x${w}`;
+
+    it(`batch statistics: ${label}`, async () => {
+      const actual = await runKernel(
+        batchStatsKernel(c, plane),
+        bindings(2),
+        [new Float32Array(2 * c), f32(x)],
+        batch,
+        perChannel,
+      );
+      expect(relativeError(actual, stats.data)).toBeLessThanOrEqual(1e-6);
+    });
+
+    it(`training batch norm: ${label}`, async () => {
+      const expected = evaluateOp(node('bn_train', ['N', c, h, w]), [x, stats, gamma, beta], batch);
+      const actual = await runKernel(
+        batchNormTrainKernel(c, plane, eps),
+        bindings(5),
+        [new Float32Array(x.data.length), f32(x), f32(stats), f32(gamma), f32(beta)],
+        batch,
+        perPlane,
+      );
+      expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-6);
+    });
+
+    for (const masked of [false, true]) {
+      const maskArgs = masked ? [mask] : [];
+      const suffix = `${masked ? ', ReLU-masked' : ''}: ${label}`;
+
+      it(`channel sum${suffix}`, async () => {
+        const expected = evaluateOp(node('channel_sum', [c]), [dy, ...maskArgs], batch);
+        const actual = await runKernel(
+          channelSumKernel(c, plane, masked),
+          bindings(masked ? 3 : 2),
+          [new Float32Array(c), f32(dy), ...maskArgs.map(f32)],
+          batch,
+          perChannel,
+        );
+        expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-6);
+      });
+
+      it(`BN γ gradient${suffix}`, async () => {
+        const args = [dy, x, stats, ...maskArgs];
+        const expected = evaluateOp(node('bn_grad_gamma', [c]), args, batch);
+        const actual = await runKernel(
+          batchNormGammaGradKernel(c, plane, eps, masked),
+          bindings(args.length + 1),
+          [new Float32Array(c), ...args.map(f32)],
+          batch,
+          perChannel,
+        );
+        expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+      });
+
+      it(`BN input gradient${suffix}`, async () => {
+        const dGamma = rounded(evaluateOp(node('bn_grad_gamma', [c]), [dy, x, stats, ...maskArgs], batch));
+        const dBeta = rounded(evaluateOp(node('channel_sum', [c]), [dy, ...maskArgs], batch));
+        const args = [dy, x, stats, gamma, dGamma, dBeta, ...maskArgs];
+        const expected = evaluateOp(node('bn_grad_input', ['N', c, h, w]), args, batch);
+        const actual = await runKernel(
+          batchNormInputGradKernel(c, plane, eps, masked),
+          bindings(args.length + 1),
+          [new Float32Array(x.data.length), ...args.map(f32)],
+          batch,
+          perPlane,
+        );
+        expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+      });
+    }
+
+    // 3x5 planes of 3 channels: values not in fours (scalar loop); the others as vec4s.
+    it(`ReLU gradient: ${label}`, async () => {
+      const expected = evaluateOp(node('relu_grad', ['N', c, h, w]), [dy, mask], batch);
+      const groups = evaluateTrainWorkgroups(
+        {
+          kind: 'grid-stride',
+          elementsPerImage: reluGradIterations(c * plane),
+          threads: 256,
+          maxGroups: pointwiseMaxGroups,
+        },
+        batch,
+      );
+      const actual = await runKernel(
+        reluGradKernel(c * plane),
+        bindings(3),
+        [new Float32Array(dy.data.length), f32(dy), f32(mask)],
+        batch,
+        groups,
+      );
+      expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(0);
+    });
+  }
+});
