@@ -3,8 +3,9 @@
  * for the tiny model and W32 256x192 at a few batch sizes on the available adapter, with the planned
  * peak GPU memory, waiting both ways (mapAsync at once, or sleeping first; img/s and GFLOP/s are for
  * sleeping, the runtime's default). Run:
- *   npm run bench:train [-- --quick] [-- --profile]
- * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch).
+ *   npm run bench:train [-- --quick] [-- --profile] [-- --experiment FILE [--batch B]]
+ * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch);
+ * --experiment times one experiment at one batch size (default 1).
  */
 
 import { openGpu } from '../runtime/gpu/adapter.ts';
@@ -12,12 +13,19 @@ import { timeTrainSteps } from './train-step-timing.ts';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
-const cases = quick
-  ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [16] }]
-  : [
-      { experiment: 'experiments/tiny/w8_64x64.yaml', batches: [4, 16, 32] },
-      { experiment: 'experiments/coco/w32_256x192.yaml', batches: [1, 4] },
-    ];
+const option = (name: string) => {
+  const at = process.argv.indexOf(name);
+  return at < 0 ? undefined : process.argv[at + 1];
+};
+const only = option('--experiment');
+const cases = only
+  ? [{ experiment: only, batches: [Number(option('--batch') ?? 1)] }]
+  : quick
+    ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [16] }]
+    : [
+        { experiment: 'experiments/tiny/w8_64x64.yaml', batches: [4, 16, 32] },
+        { experiment: 'experiments/coco/w32_256x192.yaml', batches: [1, 4] },
+      ];
 
 const gpu = await openGpu();
 console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);

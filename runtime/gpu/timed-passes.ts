@@ -11,25 +11,32 @@ export async function timePasses(
   encode: (pass: GPUComputePassEncoder, i: number) => void,
   what: string,
 ): Promise<number[]> {
-  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * count });
+  // WebGPU caps a query set at 4096 queries: 2048 passes per set, all in one submission.
+  const perSet = 2048;
+  const sets = Array.from({ length: Math.ceil(count / perSet) }, (_, k) =>
+    device.createQuerySet({ type: 'timestamp', count: 2 * Math.min(perSet, count - k * perSet) }),
+  );
   const resolved = device.createBuffer({
-    size: 16 * count,
+    size: Math.max(16, 16 * count),
     usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
   });
   const readback = device.createBuffer({
-    size: 16 * count,
+    size: Math.max(16, 16 * count),
     usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
   });
   try {
     const encoder = device.createCommandEncoder();
     for (let i = 0; i < count; i++) {
+      const querySet = sets[Math.floor(i / perSet)]!;
+      const j = i % perSet;
       const pass = encoder.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
+        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * j, endOfPassWriteIndex: 2 * j + 1 },
       });
       encode(pass, i);
       pass.end();
     }
-    encoder.resolveQuerySet(querySet, 0, 2 * count, resolved, 0);
+    for (const [k, querySet] of sets.entries())
+      encoder.resolveQuerySet(querySet, 0, querySet.count, resolved, 16 * k * perSet);
     encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * count);
     device.queue.submit([encoder.finish()]);
     const stamps = new BigUint64Array(await readMapped(device, readback, what));
@@ -37,6 +44,6 @@ export async function timePasses(
   } finally {
     readback.destroy();
     resolved.destroy();
-    querySet.destroy();
+    for (const querySet of sets) querySet.destroy();
   }
 }

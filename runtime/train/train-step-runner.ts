@@ -2,6 +2,7 @@ import { UserError } from '../../common/user-error.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
+import { timePasses } from '../gpu/timed-passes.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
@@ -434,37 +435,22 @@ export class TrainStepRunner {
     const dispatches = this.program.dispatches
       .map((dispatch, index) => ({ dispatch, index }))
       .filter(({ dispatch }) => !dispatch.onlyForGradInput);
-    const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * dispatches.length });
-    const resolved = device.createBuffer({
-      size: 16 * dispatches.length,
-      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-    });
-    const readback = device.createBuffer({
-      size: 16 * dispatches.length,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
     const groups = this.bindGroups(count, arena);
-    const encoder = device.createCommandEncoder();
-    dispatches.forEach(({ dispatch, index }, i) => {
-      const pass = encoder.beginComputePass({
-        timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 },
-      });
-      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-      pass.setBindGroup(0, groups.step[index]!);
-      pass.dispatchWorkgroups(...dispatch.workgroups(count));
-      pass.end();
-    });
-    encoder.resolveQuerySet(querySet, 0, 2 * dispatches.length, resolved, 0);
-    encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * dispatches.length);
-    device.queue.submit([encoder.finish()]);
-    const stamps = new BigUint64Array(await readMapped(device, readback, 'a profiled training step'));
-    readback.destroy();
-    resolved.destroy();
-    querySet.destroy();
+    const ms = await timePasses(
+      device,
+      dispatches.length,
+      (pass, i) => {
+        const { dispatch, index } = dispatches[i]!;
+        pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
+        pass.setBindGroup(0, groups.step[index]!);
+        pass.dispatchWorkgroups(...dispatch.workgroups(count));
+      },
+      'a profiled training step',
+    );
     return dispatches.map(({ dispatch }, i) => ({
       module: dispatch.module,
       kernel: dispatch.kernel,
-      ms: Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6,
+      ms: ms[i]!,
     }));
   }
 
