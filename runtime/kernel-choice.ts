@@ -71,8 +71,14 @@ export function chooseKernels(
       );
     }
     variantCounts[variant.name] = (variantCounts[variant.name] ?? 0) + 1;
-    const { choice: _made, ...rest } = dispatch;
-    return { ...rest, kernel: variant.kernel, bindings: variant.bindings, workgroups: variant.workgroups };
+    const { choice: _made, withoutSubgroups: _default, ...rest } = dispatch;
+    return {
+      ...rest,
+      kernel: variant.kernel,
+      bindings: variant.bindings,
+      workgroups: variant.workgroups,
+      ...(variant.withoutSubgroups === undefined ? {} : { withoutSubgroups: variant.withoutSubgroups }),
+    };
   });
   const ignoredTuning =
     tuning !== undefined && !tuningApplies

@@ -35,6 +35,8 @@ export interface DispatchVariant {
   readonly kernel: string;
   readonly bindings: readonly Binding[];
   readonly workgroups: (batch: number) => readonly [number, number, number];
+  /** The kernel to run instead on a device without the `subgroups` feature. */
+  readonly withoutSubgroups?: string;
 }
 
 /**
@@ -59,8 +61,8 @@ export interface Dispatch {
   /** Training: only the input's gradient needs this dispatch (skipped unless it is read). */
   readonly onlyForGradInput?: true;
   /**
-   * Training: the kernel to run instead on a device without the `subgroups` feature (same bindings
-   * and workgroups); `kernel` then needs it.
+   * The kernel to run instead on a device without the `subgroups` feature (same bindings and
+   * workgroups); `kernel` then needs it.
    */
   readonly withoutSubgroups?: string;
   readonly choice?: DispatchChoice;

@@ -14,6 +14,7 @@ export function toForwardProgram(program: KernelProgram, experiment: string): Fo
       module: launch.module,
       bindings: launch.bindings,
       workgroups: (batch: number) => evaluateWorkgroups(launch.workgroups, batch),
+      ...(launch.withoutSubgroups === undefined ? {} : { withoutSubgroups: launch.withoutSubgroups }),
       ...(launch.choice
         ? {
             choice: {
@@ -24,6 +25,7 @@ export function toForwardProgram(program: KernelProgram, experiment: string): Fo
                 kernel: v.kernel,
                 bindings: v.bindings,
                 workgroups: (batch: number) => evaluateWorkgroups(v.workgroups, batch),
+                ...(v.withoutSubgroups === undefined ? {} : { withoutSubgroups: v.withoutSubgroups }),
               })),
             },
           }

@@ -20,6 +20,8 @@ import {
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
+  sharesWeightLoads,
+  subgroupShare,
 } from './wgsl/conv-direct.ts';
 import { type ConvKernelSpec, convWorkgroups, describeConv, generateConvKernel } from './wgsl/conv-gemm.ts';
 import {
@@ -50,6 +52,8 @@ export interface LaunchVariant {
   readonly kernel: string;
   readonly bindings: readonly Binding[];
   readonly workgroups: WorkgroupFormula;
+  /** The same computation for a device without the `subgroups` feature; `kernel` then needs it. */
+  readonly withoutSubgroups?: string;
 }
 
 export interface Launch {
@@ -59,6 +63,7 @@ export interface Launch {
   readonly node: number;
   readonly bindings: readonly Binding[];
   readonly workgroups: WorkgroupFormula;
+  readonly withoutSubgroups?: string;
   /**
    * Convolutions compiled for more than one strategy: every candidate (the launch's own fields are
    * the software default among them), the default on each adapter class, and the key a tuning file
@@ -166,13 +171,23 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
             workgroups: { kind: 'tiles', ...convWorkgroups(spec) },
           };
         }
+        const plain = addKernel(
+          generateDirectConvKernel(spec, strategy.tiling),
+          describeConv(spec),
+          `direct${shape}`,
+        );
+        // Weights read from storage: loads shared across subgroups, with a twin for devices without.
+        const shared = sharesWeightLoads(spec, strategy.tiling, 'packed', subgroupShare);
         return {
           name: strategy.name,
-          kernel: addKernel(
-            generateDirectConvKernel(spec, strategy.tiling),
-            describeConv(spec),
-            `direct${shape}`,
-          ),
+          kernel: shared
+            ? addKernel(
+                generateDirectConvKernel(spec, strategy.tiling, 'packed', subgroupShare),
+                `${describeConv(spec)}, weight loads shared by ${subgroupShare} lanes`,
+                `direct${shape}_subgroups`,
+              )
+            : plain,
+          ...(shared ? { withoutSubgroups: plain } : {}),
           bindings,
           // The direct kernel's columns are pixel blocks, one per invocation.
           workgroups: { kind: 'tiles', ...directConvWorkgroups(spec, strategy.tiling, 'packed') },
@@ -185,7 +200,13 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
         hardware: defaultConvStrategy(spec, target === 'software' ? 'software' : 'gpu'),
       };
       const own = variants.find((v) => v.name === defaults.software)!;
-      const launch = { ...base, kernel: own.kernel, bindings: own.bindings, workgroups: own.workgroups };
+      const launch = {
+        ...base,
+        kernel: own.kernel,
+        bindings: own.bindings,
+        workgroups: own.workgroups,
+        ...(own.withoutSubgroups === undefined ? {} : { withoutSubgroups: own.withoutSubgroups }),
+      };
       if (variants.length === 1) return launch;
       // The reference kernel's name, whichever variants this target emits.
       const key = variants.find((v) => v.name === 'gemm')?.kernel ?? own.kernel;

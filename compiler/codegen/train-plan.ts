@@ -16,6 +16,7 @@ import {
   directConvWorkgroups,
   generateDirectConvKernel,
   sharesWeightLoads,
+  subgroupShare,
 } from './wgsl/conv-direct.ts';
 import { type ConvKernelSpec, describeConv } from './wgsl/conv-gemm.ts';
 import {
@@ -81,13 +82,6 @@ export interface TrainLaunch {
   /** The same computation for a device without the `subgroups` feature (same bindings and workgroups). */
   readonly withoutSubgroups?: string;
 }
-
-/**
- * Lanes that share one gradient load in the direct weight gradient: lavapipe's subgroup size (its
- * vector width). Any subgroup size that is a multiple of it takes the shared path; SwiftShader's 4
- * reads every value per lane, as a device without subgroups does.
- */
-const subgroupShare = 8;
 
 export interface TrainKernelProgram {
   readonly kernels: readonly GeneratedKernel[];

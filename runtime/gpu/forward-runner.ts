@@ -1,3 +1,4 @@
+import { kernelsForDevice } from '../device-kernels.ts';
 import { type ChosenKernels, chooseKernels } from '../kernel-choice.ts';
 import type { ForwardProgram, WeightEntry } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
@@ -95,7 +96,8 @@ export class ForwardRunner {
         `one image needs more GPU memory per binding or buffer than this adapter allows (arena ${program.arenaBytesPerImage} bytes; maxBufferSize ${limits.maxBufferSize}, maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize})`,
       );
     }
-    const names = [...new Set(program.dispatches.map((d) => d.kernel))];
+    const runnable = kernelsForDevice(program, device.features);
+    const names = [...new Set(runnable.dispatches.map((d) => d.kernel))];
     const pipelines = await createPipelines(gpu, names, kernels, 'forward');
     const weights = device.createBuffer({
       size: Math.max(16, weightData.byteLength),
@@ -105,7 +107,7 @@ export class ForwardRunner {
     device.queue.writeBuffer(weights, 0, ownBuffer(weightData));
     return new ForwardRunner(
       gpu,
-      program,
+      runnable,
       pipelines,
       weights,
       weightData.byteLength,

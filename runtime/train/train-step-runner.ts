@@ -1,4 +1,5 @@
 import { UserError } from '../../common/user-error.ts';
+import { kernelsForDevice } from '../device-kernels.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
@@ -6,7 +7,6 @@ import { timePasses } from '../gpu/timed-passes.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
-import { kernelsForDevice } from './device-kernels.ts';
 
 export type OptimizerKind = 'adam' | 'sgd';
 

@@ -56,7 +56,10 @@ export async function tuneKernels(
   const choices = new Map<string, Dispatch>();
   for (const dispatch of compiled.forward.dispatches)
     if (dispatch.choice && !choices.has(dispatch.choice.key)) choices.set(dispatch.choice.key, dispatch);
-  const names = [...new Set([...choices.values()].flatMap((d) => d.choice!.variants.map((v) => v.kernel)))];
+  // A variant that needs subgroups runs its twin on a device without them, as the runtime would.
+  const kernelOf = (v: DispatchVariant) =>
+    v.withoutSubgroups !== undefined && !device.features.has('subgroups') ? v.withoutSubgroups : v.kernel;
+  const names = [...new Set([...choices.values()].flatMap((d) => d.choice!.variants.map(kernelOf)))];
   const pipelines = await createPipelines(gpu, names, compiled.kernels, 'tuning');
   const tensors = randomParameters(compiled.manifest.parameters, options.seed ?? 0);
   const timestamps = device.features.has('timestamp-query');
@@ -67,7 +70,7 @@ export async function tuneKernels(
     const variants = dispatch.choice!.variants;
     const reference = variants.find((v) => v.name === referenceName) ?? variants[0]!;
     const activations = activationData(dispatch, compiled, options.batch, options.seed ?? 0);
-    const expected = await runVariant(gpu, pipelines.get(reference.kernel)!, reference, activations, {
+    const expected = await runVariant(gpu, pipelines.get(kernelOf(reference))!, reference, activations, {
       tensors,
       entries: compiled.manifest.weights.entries,
       batch: options.batch,
@@ -76,7 +79,7 @@ export async function tuneKernels(
     });
     const ms: Record<string, number> = {};
     for (const variant of variants) {
-      const run = await runVariant(gpu, pipelines.get(variant.kernel)!, variant, activations, {
+      const run = await runVariant(gpu, pipelines.get(kernelOf(variant))!, variant, activations, {
         tensors,
         entries: compiled.manifest.weights.entries,
         batch: options.batch,

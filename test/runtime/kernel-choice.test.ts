@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
+import { kernelsForDevice } from '../../runtime/device-kernels.ts';
 import { chooseKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
@@ -42,6 +43,42 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
       expect(d.choice!.defaults.software).toMatch(/^direct-/);
       expect(d.kernel).toBe(d.choice!.variants.find((v) => v.name === d.choice!.defaults.software)!.kernel);
     }
+  });
+
+  it('a chosen variant that needs subgroups keeps its twin, which a device without them runs', () => {
+    // As the compiler emits a direct variant reading its weights from storage (W32's 128 and 256
+    // channels): the default with a twin, the others without.
+    const withTwin = {
+      ...auto.forward,
+      dispatches: auto.forward.dispatches.map((d) =>
+        d.choice
+          ? {
+              ...d,
+              withoutSubgroups: 'plain',
+              choice: {
+                ...d.choice,
+                variants: d.choice.variants.map((v) =>
+                  v.name === d.choice!.defaults.software
+                    ? { ...v, withoutSubgroups: `${v.kernel}_plain` }
+                    : v,
+                ),
+              },
+            }
+          : d,
+      ),
+    };
+    const software = chooseKernels(withTwin, auto.manifest.weights, { adapter, isSoftware: true });
+    const hardware = chooseKernels(withTwin, auto.manifest.weights, { adapter, isSoftware: false });
+    const chosen = software.program.dispatches.filter((d) => d.withoutSubgroups !== undefined);
+    expect(chosen).toHaveLength(2);
+    for (const d of chosen) expect(d.withoutSubgroups).toBe(`${d.kernel}_plain`);
+    // The GEMM has no twin: the default's is not carried over to it.
+    expect(hardware.program.dispatches.every((d) => d.withoutSubgroups === undefined)).toBe(true);
+    const without = kernelsForDevice(software.program, new Set() as GPUSupportedFeatures);
+    expect(without.dispatches.filter((d) => d.kernel.endsWith('_plain'))).toHaveLength(2);
+    expect(kernelsForDevice(software.program, new Set(['subgroups']) as GPUSupportedFeatures)).toBe(
+      software.program,
+    );
   });
 
   it('defaults follow the adapter class; only the chosen kernels’ weights are packed', () => {

@@ -70,6 +70,8 @@ export function generateForwardTs(program: KernelProgram, experiment: string, in
             writer.writeLine(`module: ${quote(launch.module)},`);
             writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
             writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
+            if (launch.withoutSubgroups !== undefined)
+              writer.writeLine(`withoutSubgroups: ${quote(launch.withoutSubgroups)},`);
             const choice = launch.choice;
             if (choice) {
               writer.write('choice: ').inlineBlock(() => {
@@ -81,7 +83,7 @@ export function generateForwardTs(program: KernelProgram, experiment: string, in
                 writer.indent(() => {
                   for (const v of choice.variants) {
                     writer.writeLine(
-                      `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(bindingText).join(', ')}], workgroups: ${workgroupsText(v.workgroups)} },`,
+                      `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(bindingText).join(', ')}], workgroups: ${workgroupsText(v.workgroups)}${v.withoutSubgroups === undefined ? '' : `, withoutSubgroups: ${quote(v.withoutSubgroups)}`} },`,
                     );
                   }
                 });

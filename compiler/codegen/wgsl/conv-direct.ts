@@ -137,6 +137,14 @@ export function directConvWorkgroups(
 }
 
 /**
+ * Lanes that share one load of a value every lane needs (direct convolutions' weights, the weight
+ * gradient's output gradients): lavapipe's subgroup size (its vector width). Any subgroup size that
+ * is a multiple of it takes the shared path; SwiftShader's 4 reads every value per lane, as a device
+ * without subgroups does.
+ */
+export const subgroupShare = 8;
+
+/**
  * Whether the weight loads can be shared by subgroups of `lanes`: weights from storage (a uniform
  * window's loads are scalar already), workgroups of whole such subgroups.
  */
@@ -341,8 +349,8 @@ export function generateDirectConvKernel(
 
   const sumLines = convEpilogueSum(spec, '      ');
 
-  return `${sharedLoads === undefined ? '' : 'enable subgroups;\n\n'}${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}${sharedLoads === undefined ? '' : `, weight loads shared by ${sharedLoads} lanes`}`)}
-
+  return `${generatorHeader('compiler/codegen/wgsl/conv-direct.ts', `${describeConv(spec)}, ${pixels} pixels x ${channels} channels per invocation${weightSource === 'packed' ? '' : `, ${weightSource} weights`}${sharedLoads === undefined ? '' : `, weight loads shared by ${sharedLoads} lanes`}`)}
+${sharedLoads === undefined ? '' : '\nenable subgroups;\n'}
 ${declareBindings(directConvBindings(spec, weightSource, tiling))}
 
 const CIN: u32 = ${u32(spec.inChannels)};

@@ -148,8 +148,8 @@ ${range(taps)
     sharedLoads === undefined
       ? ''
       : ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32';
-  return `${sharedLoads === undefined ? '' : 'enable subgroups;\n\n'}${generatorHeader('compiler/codegen/wgsl/train/conv-grad-weight-direct.ts', describeDirectWeightGrad(s, t))}
-
+  return `${generatorHeader('compiler/codegen/wgsl/train/conv-grad-weight-direct.ts', `${describeDirectWeightGrad(s, t)}${sharedLoads === undefined ? '' : `, gradient loads shared by ${sharedLoads} lanes`}`)}
+${sharedLoads === undefined ? '' : '\nenable subgroups;\n'}
 ${declareBindings(directWeightGradBindings(splits))}
 
 const CIN: u32 = ${u32(s.inChannels)};

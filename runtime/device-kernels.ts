@@ -1,13 +1,13 @@
-import type { TrainStepProgram } from '../program.ts';
+import type { Dispatch } from './program.ts';
 
 /**
  * The program as this device runs it: dispatches whose kernel needs the `subgroups` feature run their
  * twin without it when the device lacks the feature. Same bindings, workgroups and values.
  */
-export function kernelsForDevice(
-  program: TrainStepProgram,
+export function kernelsForDevice<P extends { readonly dispatches: readonly Dispatch[] }>(
+  program: P,
   features: GPUSupportedFeatures,
-): TrainStepProgram {
+): P {
   if (features.has('subgroups')) return program;
   return {
     ...program,
