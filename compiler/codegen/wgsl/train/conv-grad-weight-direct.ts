@@ -4,8 +4,8 @@ import type { ConvShape } from './conv-train.ts';
 /**
  * The weight gradient without workgroup memory: dW[o][i][t] = Σ over images and output pixels of
  * dy[n][o][p] · x[n][i][p + t]. Invocations of a workgroup take adjacent input channels, so the
- * output-gradient values are the same for every lane (one load shared by the workgroup) and only the
- * input rows are per-lane reads. Each invocation accumulates CHANNELS output channels × every tap
+ * output-gradient values are the same for every lane (loaded once per subgroup and broadcast, where the
+ * kernel is generated with sharedLoads) and only the input rows are per-lane reads. Each invocation accumulates CHANNELS output channels × every tap
  * for its input channel over a slice of the image rows (workgroup z), walking each row PIXELS output
  * pixels at a time: per block it reads each of the k input rows once and reuses every value for all
  * taps and channels. Slices store partial sums that a second kernel adds in a fixed order, as the
