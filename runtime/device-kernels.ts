@@ -1,8 +1,25 @@
 import type { Dispatch } from './program.ts';
 
 /**
+ * Lanes that share one load of a value every lane needs, in the kernels that use subgroups (direct
+ * convolutions' weights, the weight gradient's output gradients): lavapipe's subgroup size, its
+ * vector width. Such a kernel takes its shared path where subgroups are whole multiples of it.
+ */
+export const sharedLoadLanes = 8;
+
+/**
+ * Whether a device should be opened with subgroups: where the adapter has them in sizes the shared
+ * path runs on. Elsewhere (SwiftShader's subgroups are 4 lanes) the kernels that use them would only
+ * take their fallback, so the twins without subgroups run instead.
+ */
+export function subgroupsPay(adapter: GPUAdapter): boolean {
+  const size = adapter.info.subgroupMinSize;
+  return adapter.features.has('subgroups') && size !== undefined && size > 0 && size % sharedLoadLanes === 0;
+}
+
+/**
  * The program as this device runs it: dispatches whose kernel needs the `subgroups` feature run their
- * twin without it when the device lacks the feature. Same bindings, workgroups and values.
+ * twin without it when the device was opened without the feature. Same bindings, workgroups and values.
  */
 export function kernelsForDevice<P extends { readonly dispatches: readonly Dispatch[] }>(
   program: P,

@@ -1,3 +1,5 @@
+import { subgroupsPay } from '../device-kernels.ts';
+
 /**
  * What hrnetc asks of a WebGPU adapter, shared by Node (Dawn) and the browser (navigator.gpu) so both
  * open the same kind of device and describe it the same way.
@@ -19,7 +21,7 @@ export function isSoftwareAdapter(info: GPUAdapterInfo): boolean {
 /**
  * The adapter's own limits for buffer sizes, bindings and workgroup memory (the defaults are too small
  * for the arena of a full-size model); timestamps where the adapter has them, so benchmarks can time
- * each kernel, and subgroups, which the training step's weight gradients share loads with.
+ * each kernel, and subgroups where the kernels' shared loads pay (see subgroupsPay).
  */
 export function deviceRequest(adapter: GPUAdapter): {
   requiredLimits: Record<string, number>;
@@ -34,7 +36,9 @@ export function deviceRequest(adapter: GPUAdapter): {
     'maxComputeWorkgroupSizeX',
   ] as const;
   const requiredLimits = Object.fromEntries(wanted.map((k) => [k, adapter.limits[k]]));
-  const optional: GPUFeatureName[] = ['timestamp-query', 'subgroups'];
-  const requiredFeatures = optional.filter((f) => adapter.features.has(f));
+  const requiredFeatures: GPUFeatureName[] = [
+    ...(adapter.features.has('timestamp-query') ? (['timestamp-query'] as const) : []),
+    ...(subgroupsPay(adapter) ? (['subgroups'] as const) : []),
+  ];
   return { requiredLimits, requiredFeatures };
 }

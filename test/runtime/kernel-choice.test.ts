@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
-import { kernelsForDevice } from '../../runtime/device-kernels.ts';
+import { kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
 import { chooseKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram } from '../../runtime/program-loader.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
@@ -79,6 +79,18 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
     expect(kernelsForDevice(software.program, new Set(['subgroups']) as GPUSupportedFeatures)).toBe(
       software.program,
     );
+  });
+
+  it('devices are opened with subgroups only where the shared loads run (lavapipe: 8 lanes; not SwiftShader: 4)', async () => {
+    const adapter = (features: string[], size?: number) =>
+      ({ features: new Set(features), info: { subgroupMinSize: size } }) as unknown as GPUAdapter;
+    expect(subgroupsPay(adapter(['subgroups'], 8))).toBe(true);
+    expect(subgroupsPay(adapter(['subgroups'], 32))).toBe(true);
+    expect(subgroupsPay(adapter(['subgroups'], 4))).toBe(false);
+    expect(subgroupsPay(adapter(['subgroups']))).toBe(false);
+    expect(subgroupsPay(adapter([], 8))).toBe(false);
+    // The test device is lavapipe's.
+    expect((await testGpu()).device.features.has('subgroups')).toBe(true);
   });
 
   it('defaults follow the adapter class; only the chosen kernels’ weights are packed', () => {

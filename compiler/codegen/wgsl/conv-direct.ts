@@ -1,3 +1,4 @@
+import { sharedLoadLanes } from '../../../runtime/device-kernels.ts';
 import type { WeightLayout, WeightWindows } from '../../../runtime/program.ts';
 import { alignUp } from '../../passes/memory-plan.ts';
 import {
@@ -136,13 +137,8 @@ export function directConvWorkgroups(
   };
 }
 
-/**
- * Lanes that share one load of a value every lane needs (direct convolutions' weights, the weight
- * gradient's output gradients): lavapipe's subgroup size (its vector width). Any subgroup size that
- * is a multiple of it takes the shared path; SwiftShader's 4 reads every value per lane, as a device
- * without subgroups does.
- */
-export const subgroupShare = 8;
+/** Lanes that share one load (see runtime/device-kernels.ts, which decides where such kernels run). */
+export const subgroupShare = sharedLoadLanes;
 
 /**
  * Whether the weight loads can be shared by subgroups of `lanes`: weights from storage (a uniform

@@ -89,7 +89,7 @@ export function generateDirectWeightGradKernel(
   const values = channels * pixels;
   // The value (c, p) of a block, 0 past the last channel or pixel; c and p are WGSL expressions.
   const gradientAt = (c: string, p: string) =>
-    `select(0.0, dy[dyRow + min(co0 + ${c}, COUT - 1u) * HO * WO + min(xo0 + ${p}, WO - 1u)], co0 + ${c} < COUT && xo0 + ${p} < WO)`;
+    `select(0.0, dy[dyRow + min(co0 + ${c}, COUT - 1u) * HO * WO + min(xo0 + ${p}, WO - 1u)], (co0 + ${c} < COUT) & (xo0 + ${p} < WO))`;
   const ownLoads = range(channels).flatMap((c) =>
     range(pixels).map((p) => `d${c}_${p} = ${gradientAt(u32(c), u32(p))};`),
   );
@@ -111,10 +111,15 @@ export function generateDirectWeightGradKernel(
           ...ownLoads.map((line) => `        ${line}`),
           '      }',
         ];
+  // Column addresses and padding of the block's input segment, the same for every row. Conditions
+  // use the non-short-circuit &: SwiftShader crashed compiling this kernel's chains of && (branches).
+  const columns = range(segment).flatMap((j) => [
+    `      let column${j} = u32(clamp(ix0 + ${j}, 0, i32(W) - 1));`,
+    `      let columnInside${j} = (ix0 + ${j} >= 0) & (ix0 + ${j} < i32(W));`,
+  ]);
   const rowSteps = range(s.kernel).map((ky) => {
     const reads = range(segment).map(
-      (j) =>
-        `        let v${j} = select(0.0, x[rowBase + u32(clamp(ix0 + ${j}, 0, i32(W) - 1))], rowInside && ix0 + ${j} >= 0 && ix0 + ${j} < i32(W));`,
+      (j) => `        let v${j} = select(0.0, x[rowBase + column${j}], rowInside & columnInside${j});`,
     );
     const fmas = range(s.kernel).flatMap((kx) =>
       range(channels).map((c) => {
@@ -128,7 +133,7 @@ export function generateDirectWeightGradKernel(
     );
     return `      {
         let iy = i32(yo * STRIDE + ${u32(ky)}) - i32(PAD);
-        let rowInside = iy >= 0 && iy < i32(H);
+        let rowInside = (iy >= 0) & (iy < i32(H));
         let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * W;
 ${reads.join('\n')}
 ${fmas.join('\n')}
@@ -189,6 +194,7 @@ ${declarations.join('\n')}
     let dyRow = n * COUT * HO * WO + yo * WO;
     for (var xo0 = 0u; xo0 < WO; xo0 = xo0 + PIXELS) {
       let ix0 = i32(xo0 * STRIDE) - i32(PAD);
+${columns.join('\n')}
 ${gradientLoads.join('\n')}
 ${rowSteps.join('\n')}
     }
