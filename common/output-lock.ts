@@ -65,14 +65,16 @@ function readHolder(path: string): LockHolder | undefined {
   }
 }
 
-const signals = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
+const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /**
  * Takes an exclusive lock on an output folder (creating the folder): a lock file made exclusively
  * (a hard link, which fails when the name exists, or O_EXCL) holding this process's pid and start time. When another live process holds it, throws a UserError
  * naming that pid; a lock whose process has ended (killed, crashed) is taken over. The lock is released
  * by `release()`, on exit (normal or by process.exit, e.g. after an error), and on SIGINT, SIGTERM and
- * SIGHUP, which then end the process with 128 + the signal number after `onSignal` has run.
+ * SIGHUP, which then end the process after `onSignal` has run: by the signal itself (the shell sees
+ * 128 + its number), not process.exit, whose teardown of native modules crashed (SIGSEGV) while
+ * WebGPU kernels were still compiling on other threads.
  */
 export function lockOutputDirectory(
   dir: string,
@@ -149,7 +151,7 @@ export function lockOutputDirectory(
     if (!held) return;
     held = false;
     process.off('exit', release);
-    for (const signal of Object.keys(signals)) process.off(signal, onSignal);
+    for (const signal of signals) process.off(signal, onSignal);
     // Only this process's own lock is removed.
     try {
       if (readHolder(path)?.pid === process.pid) rmSync(path, { force: true });
@@ -159,10 +161,11 @@ export function lockOutputDirectory(
   };
   const onSignal = (signal: NodeJS.Signals) => {
     options.onSignal?.(signal);
+    // release() removes this listener: the signal raised again takes its default action.
     release();
-    process.exit(signals[signal as keyof typeof signals] ?? 1);
+    process.kill(process.pid, signal);
   };
   process.on('exit', release);
-  for (const signal of Object.keys(signals)) process.on(signal, onSignal);
+  for (const signal of signals) process.on(signal, onSignal);
   return { path, ...(tookOverFrom ? { tookOverFrom } : {}), release };
 }
