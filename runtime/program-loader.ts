@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { UserError } from '../common/user-error.ts';
 import { type TuningFile, tuningFileProblem } from './kernel-choice.ts';
-import type { ForwardProgram, Manifest, TrainStepProgram } from './program.ts';
+import { type ForwardProgram, type Manifest, manifestVersion, type TrainStepProgram } from './program.ts';
 
 /** What `hrnetc` wrote to OUT/<experiment>/, loaded for running. */
 export interface CompiledProgram {
@@ -31,9 +31,9 @@ export function loadManifest(directory: string): Manifest {
   } catch (e) {
     throw new ProgramLoadError(`${manifestPath} is not valid JSON: ${(e as Error).message}`);
   }
-  if (manifest.format !== 'hrnetc-manifest' || manifest.version !== 1) {
+  if (manifest.format !== 'hrnetc-manifest' || manifest.version !== manifestVersion) {
     throw new ProgramLoadError(
-      `${manifestPath} is not an hrnetc v1 manifest; recompile with this version of hrnetc`,
+      `${manifestPath} is not an hrnetc v${manifestVersion} manifest; recompile with this version of hrnetc`,
     );
   }
   return manifest;

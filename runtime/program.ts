@@ -28,13 +28,44 @@ export type Binding =
   /** Training: the optimizer's buffers. */
   | { readonly kind: 'optimizer'; readonly slot: 'expAvg' | 'expAvgSq' | 'momentumBuffer' | 'hyper' };
 
+/**
+ * A dispatch's workgroup counts as data, for any batch size: runtime/workgroups.ts is the one
+ * evaluator, used alike by the runners, the tuner, the limit checks and the tests.
+ */
+export type WorkgroupCounts =
+  /** x: the batch's columns (columnsPerImage per image) in groups of columnsPerGroup; y: rows. */
+  | {
+      readonly kind: 'tiles';
+      readonly columnsPerImage: number;
+      readonly columnsPerGroup: number;
+      readonly rows: number;
+    }
+  /** As tiles, plus columns that do not grow with the batch, and z: slices of a split reduction. */
+  | {
+      readonly kind: 'split-tiles';
+      readonly columnsPerImage: number;
+      readonly fixedColumns: number;
+      readonly columnsPerGroup: number;
+      readonly rows: number;
+      readonly splits: number;
+    }
+  /** One invocation per element (threads per workgroup), capped at maxGroups: kernels loop the rest. */
+  | {
+      readonly kind: 'grid-stride';
+      readonly elementsPerImage: number;
+      readonly threads: number;
+      readonly maxGroups: number;
+    }
+  /** A count that does not depend on the batch (per channel, per parameter block). */
+  | { readonly kind: 'fixed'; readonly x: number };
+
 /** Another kernel that computes the same values as a dispatch (see Dispatch.choice). */
 export interface DispatchVariant {
   /** e.g. `gemm` (the reference, workgroup-memory tiles) or `direct-p16k8`. */
   readonly name: string;
   readonly kernel: string;
   readonly bindings: readonly Binding[];
-  readonly workgroups: (batch: number) => readonly [number, number, number];
+  readonly workgroups: WorkgroupCounts;
   /** The kernel to run instead on a device without the `subgroups` feature. */
   readonly withoutSubgroups?: string;
 }
@@ -56,8 +87,7 @@ export interface Dispatch {
   readonly module: string;
   /** Bound in order at @binding(1), @binding(2), …; @binding(0) is the uniform with the batch size. */
   readonly bindings: readonly Binding[];
-  /** Workgroup counts for a batch size. */
-  readonly workgroups: (batch: number) => readonly [number, number, number];
+  readonly workgroups: WorkgroupCounts;
   /** Training: only the input's gradient needs this dispatch (skipped unless it is read). */
   readonly onlyForGradInput?: true;
   /**
@@ -188,9 +218,15 @@ export interface KernelInfo {
   readonly description: string;
 }
 
+/**
+ * The manifest's format version, which also versions forward.ts and backward.ts: 2 spells workgroup
+ * counts as data (WorkgroupCounts) where version 1 wrote functions.
+ */
+export const manifestVersion = 2;
+
 export interface Manifest {
   readonly format: 'hrnetc-manifest';
-  readonly version: 1;
+  readonly version: typeof manifestVersion;
   readonly experiment: string;
   readonly model: string;
   /** The resolved experiment config (absent for an .ir input). */

@@ -1,5 +1,10 @@
 import type { TuningFile } from '../runtime/kernel-choice.ts';
-import type { ForwardProgram, Manifest, TrainStepProgram } from '../runtime/program.ts';
+import {
+  type ForwardProgram,
+  type Manifest,
+  manifestVersion,
+  type TrainStepProgram,
+} from '../runtime/program.ts';
 import type { CompiledProgram } from '../runtime/program-loader.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { parseSafetensors, type TensorMap } from '../runtime/weights/safetensors.ts';
@@ -26,8 +31,10 @@ export async function fetchProgram(
   onKernel: (done: number, total: number) => void,
 ): Promise<PageProgram> {
   const manifest = (await (await fetchOk(`${servedPaths.program}manifest.json`)).json()) as Manifest;
-  if (manifest.format !== 'hrnetc-manifest' || manifest.version !== 1)
-    throw new Error('manifest.json is not an hrnetc v1 manifest; recompile with this version of hrnetc');
+  if (manifest.format !== 'hrnetc-manifest' || manifest.version !== manifestVersion)
+    throw new Error(
+      `manifest.json is not an hrnetc v${manifestVersion} manifest; recompile with this version of hrnetc`,
+    );
   // A URL the bundler cannot follow: the program module is fetched at run time, not bundled in.
   const forwardUrl = new URL(servedPaths.forward, location.href).href;
   const module = (await import(forwardUrl)) as { program?: ForwardProgram };

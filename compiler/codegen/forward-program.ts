@@ -1,5 +1,6 @@
 import type { ForwardProgram } from '../../runtime/program.ts';
-import { evaluateWorkgroups, type KernelProgram } from './kernel-plan.ts';
+import type { KernelProgram } from './kernel-plan.ts';
+import { toDispatch } from './launch.ts';
 
 /** The in-memory ForwardProgram that the generated forward.ts spells out as code. */
 export function toForwardProgram(program: KernelProgram, experiment: string): ForwardProgram {
@@ -9,27 +10,6 @@ export function toForwardProgram(program: KernelProgram, experiment: string): Fo
     output: program.output,
     arenaBytesPerImage: program.arenaBytesPerImage,
     tensors: program.tensors,
-    dispatches: program.launches.map((launch) => ({
-      kernel: launch.kernel,
-      module: launch.module,
-      bindings: launch.bindings,
-      workgroups: (batch: number) => evaluateWorkgroups(launch.workgroups, batch),
-      ...(launch.withoutSubgroups === undefined ? {} : { withoutSubgroups: launch.withoutSubgroups }),
-      ...(launch.choice
-        ? {
-            choice: {
-              key: launch.choice.key,
-              defaults: launch.choice.defaults,
-              variants: launch.choice.variants.map((v) => ({
-                name: v.name,
-                kernel: v.kernel,
-                bindings: v.bindings,
-                workgroups: (batch: number) => evaluateWorkgroups(v.workgroups, batch),
-                ...(v.withoutSubgroups === undefined ? {} : { withoutSubgroups: v.withoutSubgroups }),
-              })),
-            },
-          }
-        : {}),
-    })),
+    dispatches: program.launches.map(toDispatch),
   };
 }

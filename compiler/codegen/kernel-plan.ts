@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import type {
   ArenaTensor,
   Binding,
+  DispatchVariant,
   ParameterInfo,
   WeightEntry,
   WeightLayout,
@@ -11,7 +11,9 @@ import type {
 import type { Graph, Node } from '../ir/graph.ts';
 import { graphParameters } from '../ir/parameters.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
+import { liveRanges } from '../passes/liveness.ts';
 import { alignUp, planMemory } from '../passes/memory-plan.ts';
+import { type GeneratedKernel, KernelSet, type Launch } from './launch.ts';
 import {
   chooseDirectTiling,
   type DirectConvTiling,
@@ -31,53 +33,6 @@ import {
   generateElementwiseKernel,
 } from './wgsl/elementwise.ts';
 
-export type WorkgroupFormula =
-  | {
-      readonly kind: 'tiles';
-      readonly columnsPerImage: number;
-      readonly columnsPerGroup: number;
-      readonly rows: number;
-    }
-  | {
-      readonly kind: 'grid-stride';
-      readonly elementsPerImage: number;
-      readonly threads: number;
-      readonly maxGroups: number;
-    };
-
-/** One kernel that computes a launch's values: its kernel, bindings and workgroup counts. */
-export interface LaunchVariant {
-  /** e.g. `gemm` or `direct-p16k8` (see convVariantNames). */
-  readonly name: string;
-  readonly kernel: string;
-  readonly bindings: readonly Binding[];
-  readonly workgroups: WorkgroupFormula;
-  /** The same computation for a device without the `subgroups` feature; `kernel` then needs it. */
-  readonly withoutSubgroups?: string;
-}
-
-export interface Launch {
-  readonly kernel: string;
-  readonly module: string;
-  /** The IR node it computes. */
-  readonly node: number;
-  readonly bindings: readonly Binding[];
-  readonly workgroups: WorkgroupFormula;
-  readonly withoutSubgroups?: string;
-  /**
-   * Convolutions compiled for more than one strategy: every candidate (the launch's own fields are
-   * the software default among them), the default on each adapter class, and the key a tuning file
-   * names the convolution by (its reference kernel's name, so equal shapes share one measurement).
-   */
-  readonly choice?: KernelChoice;
-}
-
-export interface KernelChoice {
-  readonly key: string;
-  readonly variants: readonly LaunchVariant[];
-  readonly defaults: { readonly software: string; readonly hardware: string };
-}
-
 /**
  * What a program is compiled for. `software` (lavapipe, SwiftShader: CPUs running SIMD lanes) gets
  * the direct kernels without workgroup memory; `gpu` (discrete and integrated GPUs) gets the tiled
@@ -89,12 +44,6 @@ export const targets: readonly Target[] = ['auto', 'software', 'gpu'];
 
 export interface PlanOptions {
   readonly target?: Target;
-}
-
-export interface GeneratedKernel {
-  readonly name: string;
-  readonly description: string;
-  readonly wgsl: string;
 }
 
 /** The inference program: kernels, the linear launch schedule, the arena plan and the weight layout. */
@@ -111,12 +60,6 @@ export interface KernelProgram {
 }
 
 const computeOps = new Set(['fused_conv2d', 'conv2d', 'relu', 'add', 'upsample_nearest', 'batch_norm']);
-
-export function evaluateWorkgroups(formula: WorkgroupFormula, batch: number): [number, number, number] {
-  if (formula.kind === 'tiles')
-    return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
-  return [Math.min(Math.ceil((batch * formula.elementsPerImage) / formula.threads), formula.maxGroups), 1, 1];
-}
 
 /** Lowers an inference graph (after the passes) to kernels and launches over planned memory. */
 export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProgram {
@@ -135,12 +78,8 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
   const resultTensor = outputs[0]!.inputs[0]!;
 
   const weights = new WeightPacker(nodes);
-  const kernels = new Map<string, GeneratedKernel>();
-  const addKernel = (wgsl: string, description: string, prefix: string) => {
-    const name = `${prefix}_${createHash('sha256').update(wgsl).digest('hex').slice(0, 8)}`;
-    if (!kernels.has(name)) kernels.set(name, { name, description, wgsl });
-    return name;
-  };
+  const kernels = new KernelSet();
+  const addKernel = kernels.add.bind(kernels);
   const activation = (id: number): Binding => ({ kind: 'activation', tensor: id });
 
   const launches: Launch[] = schedule.map((node) => {
@@ -148,7 +87,7 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
     if (node.op === 'fused_conv2d' || node.op === 'conv2d') {
       const spec = convSpec(node, nodes);
       const [x, weight, bias, ...terms] = node.inputs;
-      const variantOf = (strategy: ConvStrategy): LaunchVariant => {
+      const variantOf = (strategy: ConvStrategy): DispatchVariant => {
         const bindings: Binding[] = [
           activation(node.id),
           activation(x!),
@@ -230,20 +169,16 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
     };
   });
 
-  // Liveness over the launch list: the input exists before step 0, the result is read after the end.
-  const stepOf = new Map(schedule.map((n, step) => [n.id, step]));
-  const lastUse = new Map<number, number>();
-  schedule.forEach((n, step) => {
-    for (const input of n.inputs) lastUse.set(input, step);
-  });
+  // The input exists before step 0, the result is read after the end.
+  const live = liveRanges(
+    schedule.map((n) => ({ reads: n.inputs, writes: n.id })),
+    [inputNode.id],
+    [resultTensor],
+  );
   const tensorNodes = [inputNode, ...schedule];
-  const planned = tensorNodes.map((n) => ({
-    id: n.id,
-    bytes: elementsPerItem(n.type) * 4,
-    firstStep: n.op === 'input' ? -1 : stepOf.get(n.id)!,
-    lastStep: n.id === resultTensor ? schedule.length : (lastUse.get(n.id) ?? stepOf.get(n.id) ?? -1),
-  }));
-  const plan = planMemory(planned);
+  const plan = planMemory(
+    tensorNodes.map((n) => ({ id: n.id, bytes: elementsPerItem(n.type) * 4, ...live.get(n.id)! })),
+  );
   const valueNames = new Map<number, number>();
   let next = 0;
   for (const n of nodes) if (n.op !== 'parameter') valueNames.set(n.id, next++);
@@ -257,7 +192,7 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
 
   const perImageShape = (n: Node) => n.type.shape.slice(1) as number[];
   return {
-    kernels: [...kernels.values()],
+    kernels: kernels.list(),
     launches,
     tensors,
     input: { tensor: inputNode.id, shape: perImageShape(inputNode) },

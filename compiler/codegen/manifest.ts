@@ -1,4 +1,4 @@
-import type { Manifest } from '../../runtime/program.ts';
+import { type Manifest, manifestVersion } from '../../runtime/program.ts';
 import type { KernelProgram } from './kernel-plan.ts';
 import type { TrainKernelProgram } from './train-plan.ts';
 
@@ -13,7 +13,7 @@ export function generateManifest(
   const kernels = new Map([...program.kernels, ...(training?.kernels ?? [])].map((k) => [k.name, k]));
   return {
     format: 'hrnetc-manifest',
-    version: 1,
+    version: manifestVersion,
     experiment,
     model,
     ...(config === undefined ? {} : { config }),

@@ -1,16 +1,12 @@
-import { createHash } from 'node:crypto';
-import type { ArenaTensor, Binding, FixedTensor, FlatEntry } from '../../runtime/program.ts';
+import type { ArenaTensor, Binding, FixedTensor, FlatEntry, WorkgroupCounts } from '../../runtime/program.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { valueNames } from '../ir/print.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
+import { liveRanges, type ScheduleStep } from '../passes/liveness.ts';
 import { alignUp, type PlannedTensor, planMemory } from '../passes/memory-plan.ts';
 import { trainingOutput } from '../passes/training-graph.ts';
-import {
-  type GeneratedKernel,
-  type PlanOptions,
-  usesDirectConv,
-  type WorkgroupFormula,
-} from './kernel-plan.ts';
+import { type PlanOptions, usesDirectConv } from './kernel-plan.ts';
+import { type GeneratedKernel, KernelSet, type Launch } from './launch.ts';
 import {
   chooseDirectTiling,
   directConvWorkgroups,
@@ -58,35 +54,10 @@ import {
   upsampleGradKernel,
 } from './wgsl/train/pointwise-train.ts';
 
-/** Workgroup counts: tiles over batch-scaled columns, per channel, or a fixed count. */
-export type TrainWorkgroups =
-  | WorkgroupFormula
-  | {
-      readonly kind: 'gemm';
-      readonly columnsPerImage: number;
-      readonly fixedColumns: number;
-      readonly columnsPerGroup: number;
-      readonly rows: number;
-      readonly splits: number;
-    }
-  | { readonly kind: 'fixed'; readonly x: number };
-
-export interface TrainLaunch {
-  readonly kernel: string;
-  readonly module: string;
-  readonly node: number;
-  readonly bindings: readonly Binding[];
-  readonly workgroups: TrainWorkgroups;
-  /** Only the input's gradient needs this launch: training skips it, `hrnet train-step` runs it. */
-  readonly onlyForGradInput?: true;
-  /** The same computation for a device without the `subgroups` feature (same bindings and workgroups). */
-  readonly withoutSubgroups?: string;
-}
-
 export interface TrainKernelProgram {
   readonly kernels: readonly GeneratedKernel[];
-  readonly launches: readonly TrainLaunch[];
-  readonly optimizer: { readonly adam: TrainLaunch; readonly sgd: TrainLaunch };
+  readonly launches: readonly Launch[];
+  readonly optimizer: { readonly adam: Launch; readonly sgd: Launch };
   readonly inputs: { readonly input: number; readonly target: number; readonly targetWeight: number };
   readonly inputShapes: {
     readonly input: number[];
@@ -102,27 +73,6 @@ export interface TrainKernelProgram {
   readonly parameterBytes: number;
   readonly running: readonly FlatEntry[];
   readonly runningBytes: number;
-}
-
-export function evaluateTrainWorkgroups(formula: TrainWorkgroups, batch: number): [number, number, number] {
-  switch (formula.kind) {
-    case 'gemm':
-      return [
-        Math.ceil((batch * formula.columnsPerImage + formula.fixedColumns) / formula.columnsPerGroup),
-        formula.rows,
-        formula.splits,
-      ];
-    case 'fixed':
-      return [formula.x, 1, 1];
-    case 'tiles':
-      return [Math.ceil((batch * formula.columnsPerImage) / formula.columnsPerGroup), formula.rows, 1];
-    case 'grid-stride':
-      return [
-        Math.min(Math.ceil((batch * formula.elementsPerImage) / formula.threads), formula.maxGroups),
-        1,
-        1,
-      ];
-  }
 }
 
 function layoutFlat(nodes: readonly Node[]): {
@@ -174,12 +124,8 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
   const heatmaps = outputNamed(trainingOutput.heatmaps)!;
   const gradInput = outputNamed(trainingOutput.gradient('input'));
 
-  const kernels = new Map<string, GeneratedKernel>();
-  const addKernel = (wgsl: string, description: string, prefix: string) => {
-    const name = `${prefix}_${createHash('sha256').update(wgsl).digest('hex').slice(0, 8)}`;
-    if (!kernels.has(name)) kernels.set(name, { name, description, wgsl });
-    return name;
-  };
+  const kernels = new KernelSet();
+  const addKernel = kernels.add.bind(kernels);
   const isBatched = (id: number) => nodes[id]!.type.shape.includes('N');
   const temporaries: { id: number; bytes: number; label: string; shape: number[] }[] = [];
   let nextTemporary = -1;
@@ -202,7 +148,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         'gemm',
       ),
       workgroups: {
-        kind: 'gemm' as const,
+        kind: 'split-tiles' as const,
         columnsPerImage,
         fixedColumns,
         columnsPerGroup: tiling.tileN,
@@ -256,7 +202,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       ),
       withoutSubgroups: undefined,
       workgroups: {
-        kind: 'gemm' as const,
+        kind: 'split-tiles' as const,
         columnsPerImage: 0,
         fixedColumns: s.inChannels * s.kernel * s.kernel,
         columnsPerGroup: tiling.tileN,
@@ -286,7 +232,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         : plain,
       withoutSubgroups: shared ? plain : undefined,
       workgroups: {
-        kind: 'gemm' as const,
+        kind: 'split-tiles' as const,
         columnsPerImage: 0,
         fixedColumns: s.outChannels,
         columnsPerGroup: tiling.channels,
@@ -296,7 +242,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       splits: tiling.splits,
     };
   };
-  const grid = (perImage: number): WorkgroupFormula => ({
+  const grid = (perImage: number): WorkgroupCounts => ({
     kind: 'grid-stride',
     elementsPerImage: perImage,
     threads: 256,
@@ -304,15 +250,14 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
   });
   const shapeOf = (id: number) => nodes[id]!.type.shape as number[];
 
-  const launches: TrainLaunch[] = [];
-  // For liveness: the launches that read each value (a launch may also read a temporary).
-  const launchInputs: number[][] = [];
-  const launchOutputs: number[] = [];
+  const launches: Launch[] = [];
+  // For liveness: what each launch reads and writes (a launch may also read a temporary).
+  const steps: ScheduleStep[] = [];
   const push = (
     node: Node,
     kernel: string,
     bindings: Binding[],
-    workgroups: TrainWorkgroups,
+    workgroups: WorkgroupCounts,
     reads: number[],
     writes: number,
     withoutSubgroups?: string,
@@ -325,8 +270,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       workgroups,
       ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
     });
-    launchInputs.push(reads);
-    launchOutputs.push(writes);
+    steps.push({ reads, writes });
   };
 
   for (const node of nodes) {
@@ -591,29 +535,17 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     if (!neededForTraining.has(launch.node)) launches[i] = { ...launch, onlyForGradInput: true };
   });
 
-  // Liveness over the launch list, separately for the batched arena and the fixed arena.
-  const first = new Map<number, number>();
-  const last = new Map<number, number>();
-  launchOutputs.forEach((id, step) => {
-    if (!first.has(id)) first.set(id, step);
-    last.set(id, Math.max(last.get(id) ?? step, step));
-  });
-  launchInputs.forEach((reads, step) => {
-    for (const id of reads) last.set(id, Math.max(last.get(id) ?? step, step));
-  });
-  const end = launches.length;
-  for (const id of [inputs.input, inputs.target, inputs.targetWeight]) first.set(id, -1);
-  for (const id of [loss, heatmaps, ...(gradInput === undefined ? [] : [gradInput])]) last.set(id, end);
+  // Liveness over the launch list, planned separately for the batched arena and the fixed arena.
+  const live = liveRanges(
+    steps,
+    [inputs.input, inputs.target, inputs.targetWeight],
+    [loss, heatmaps, ...(gradInput === undefined ? [] : [gradInput])],
+  );
   const names = valueNames(graph);
   const planned = (ids: number[], bytesOf: (id: number) => number): PlannedTensor[] =>
-    ids.map((id) => ({
-      id,
-      bytes: bytesOf(id),
-      firstStep: first.get(id) ?? -1,
-      lastStep: last.get(id) ?? first.get(id) ?? -1,
-    }));
+    ids.map((id) => ({ id, bytes: bytesOf(id), ...live.get(id)! }));
   const placed = (id: number) =>
-    first.has(id) &&
+    live.has(id) &&
     bind(id).kind !== 'gradient' &&
     bind(id).kind !== 'parameter' &&
     bind(id).kind !== 'running';
@@ -630,7 +562,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
 
   const adamName = addKernel(adamKernel(parameters.bytes / 4), 'Adam', 'adam');
   const sgdName = addKernel(sgdKernel(parameters.bytes / 4), 'SGD', 'sgd');
-  const optimizerGroups: TrainWorkgroups = {
+  const optimizerGroups: WorkgroupCounts = {
     kind: 'fixed',
     x: Math.min(Math.ceil(parameters.bytes / 4 / 256), 4096),
   };
@@ -639,7 +571,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     slot,
   });
   return {
-    kernels: [...kernels.values()],
+    kernels: kernels.list(),
     launches,
     optimizer: {
       adam: {

@@ -1,20 +1,9 @@
 import type { TrainStepProgram } from '../../runtime/program.ts';
-import {
-  evaluateTrainWorkgroups,
-  optimizerHyperValues,
-  type TrainKernelProgram,
-  type TrainLaunch,
-} from './train-plan.ts';
+import { toDispatch } from './launch.ts';
+import { optimizerHyperValues, type TrainKernelProgram } from './train-plan.ts';
 
 /** The in-memory TrainStepProgram that the generated backward.ts spells out as code. */
 export function toTrainStepProgram(program: TrainKernelProgram, experiment: string): TrainStepProgram {
-  const dispatch = (launch: TrainLaunch) => ({
-    kernel: launch.kernel,
-    module: launch.module,
-    bindings: launch.bindings,
-    workgroups: (batch: number) => evaluateTrainWorkgroups(launch.workgroups, batch),
-    ...(launch.onlyForGradInput ? { onlyForGradInput: true as const } : {}),
-  });
   return {
     experiment,
     inputs: program.inputs,
@@ -28,10 +17,10 @@ export function toTrainStepProgram(program: TrainKernelProgram, experiment: stri
     parameterBytes: program.parameterBytes,
     running: program.running,
     runningBytes: program.runningBytes,
-    dispatches: program.launches.map(dispatch),
+    dispatches: program.launches.map(toDispatch),
     optimizer: {
-      adam: dispatch(program.optimizer.adam),
-      sgd: dispatch(program.optimizer.sgd),
+      adam: toDispatch(program.optimizer.adam),
+      sgd: toDispatch(program.optimizer.sgd),
       hyperValues: optimizerHyperValues,
     },
   };

@@ -5,10 +5,11 @@ import type { CompiledProgram } from '../program-loader.ts';
 import { weightRange, windowCount } from '../weight-windows.ts';
 import { checkWeights, packWeights } from '../weights/pack-weights.ts';
 import type { TensorMap } from '../weights/safetensors.ts';
+import { workgroupCounts } from '../workgroups.ts';
 import type { GpuContext } from './adapter.ts';
+import { DispatchExecutor } from './dispatch-executor.ts';
 import { createPipelines } from './pipelines.ts';
-import { ResultWait, type WaitMode } from './result-wait.ts';
-import { timePasses } from './timed-passes.ts';
+import type { WaitMode } from './result-wait.ts';
 
 export type { WaitMode } from './result-wait.ts';
 
@@ -17,17 +18,12 @@ export type { WaitMode } from './result-wait.ts';
  * uploaded once, and each batch chunk is one command buffer with every dispatch and the read-back.
  */
 export class ForwardRunner {
-  private arena: GPUBuffer | undefined;
-  private arenaImages = 0;
-  /** Per batch chunk, per dispatch, one bind group per weight window (see windowCount). */
-  private readonly bindGroups = new Map<number, GPUBindGroup[][]>();
-  private readonly uniform: GPUBuffer;
-  private readonly resultWait = new ResultWait();
+  private readonly executor: DispatchExecutor;
 
   private constructor(
     private readonly gpu: GpuContext,
     private readonly program: ForwardProgram,
-    private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
+    pipelines: ReadonlyMap<string, GPUComputePipeline>,
     private readonly weights: GPUBuffer,
     /** Bytes of packed weights (the buffer may be larger: it is at least 16). */
     private readonly weightBytes: number,
@@ -37,10 +33,23 @@ export class ForwardRunner {
     /** How the kernels were chosen, for runners made by forCompiled. */
     readonly kernelChoice: ChosenKernels | undefined,
   ) {
-    this.uniform = gpu.device.createBuffer({
-      size: 16,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-    });
+    const tensors = new Map(program.tensors.map((t) => [t.id, t]));
+    this.executor = new DispatchExecutor(
+      gpu,
+      pipelines,
+      program.arenaBytesPerImage,
+      'arena',
+      (binding, count, arena, window) => {
+        if (binding.kind === 'activation') {
+          const tensor = tensors.get(binding.tensor)!;
+          return { buffer: arena, offset: tensor.offset * count, size: tensor.bytes * count };
+        }
+        if (binding.kind !== 'weight')
+          throw new Error(`a forward program cannot bind ${binding.kind} buffers`);
+        return { buffer: weights, ...weightRange(weightEntries[binding.entry]!, window) };
+      },
+      (dispatch) => windowCount(dispatch.bindings, weightEntries),
+    );
   }
 
   /**
@@ -146,91 +155,28 @@ export class ForwardRunner {
   private async runChunk(input: Float32Array, chunk: number, wait: WaitMode): Promise<Float32Array> {
     const { device } = this.gpu;
     const hostStarted = performance.now();
-    const arena = this.arenaFor(chunk);
-    const inputTensor = this.tensor(this.program.input.tensor);
-    const outputTensor = this.tensor(this.program.output.tensor);
-    const outputBytes = this.program.output.shape.reduce((n, d) => n * d, 1) * 4 * chunk;
-    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([chunk, 0, 0, 0]));
-    device.queue.writeBuffer(arena, inputTensor.offset * chunk, ownBuffer(input));
-    const readback = device.createBuffer({
-      size: outputBytes,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
+    const arena = this.executor.arenaFor(chunk);
+    const output = this.tensor(this.program.output.tensor);
+    device.queue.writeBuffer(arena, this.tensor(this.program.input.tensor).offset * chunk, ownBuffer(input));
     const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    const groups = this.bindGroupsFor(chunk, arena);
-    for (const [i, windows] of groups.entries()) this.record(pass, i, windows, chunk);
-    pass.end();
-    encoder.copyBufferToBuffer(arena, outputTensor.offset * chunk, readback, 0, outputBytes);
+    this.executor.recordAll(encoder, this.program.dispatches, chunk);
+    const staged = this.executor.stage(encoder, [
+      {
+        name: 'output',
+        buffer: arena,
+        offset: output.offset * chunk,
+        bytes: this.program.output.shape.reduce((n, d) => n * d, 1) * 4 * chunk,
+      },
+    ]);
     device.queue.submit([encoder.finish()]);
     this.lastHostMs += performance.now() - hostStarted;
-    await this.resultWait.mapRead(device, readback, wait, chunk, `a forward pass of ${chunk} images`);
-    const result = new Float32Array(readback.getMappedRange().slice(0));
-    readback.unmap();
-    readback.destroy();
-    return result;
-  }
-
-  /** Dispatch i, once per weight window. */
-  private record(pass: GPUComputePassEncoder, i: number, groups: readonly GPUBindGroup[], chunk: number) {
-    const dispatch = this.program.dispatches[i]!;
-    pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-    const [x, y, z] = dispatch.workgroups(chunk);
-    for (const group of groups) {
-      pass.setBindGroup(0, group);
-      pass.dispatchWorkgroups(x, y, z);
-    }
+    return (await staged.read(wait, chunk, `a forward pass of ${chunk} images`)).get('output')!;
   }
 
   private tensor(id: number) {
     const tensor = this.program.tensors.find((t) => t.id === id);
     if (!tensor) throw new Error(`tensor ${id} is not in the program's arena`);
     return tensor;
-  }
-
-  private arenaFor(chunk: number): GPUBuffer {
-    if (!this.arena || this.arenaImages < chunk) {
-      this.arena?.destroy();
-      this.bindGroups.clear();
-      this.arena = this.gpu.device.createBuffer({
-        size: Math.max(16, this.program.arenaBytesPerImage * chunk),
-        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC,
-        label: 'arena',
-      });
-      this.arenaImages = chunk;
-    }
-    return this.arena;
-  }
-
-  private bindGroupsFor(chunk: number, arena: GPUBuffer): GPUBindGroup[][] {
-    const cached = this.bindGroups.get(chunk);
-    if (cached) return cached;
-    const byId = new Map(this.program.tensors.map((t) => [t.id, t]));
-    const groups = this.program.dispatches.map((dispatch) =>
-      Array.from({ length: windowCount(dispatch.bindings, this.weightEntries) }, (_, window) =>
-        this.gpu.device.createBindGroup({
-          layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
-          entries: [
-            { binding: 0, resource: { buffer: this.uniform } },
-            ...dispatch.bindings.map((binding, i) => {
-              if (binding.kind === 'activation') {
-                const tensor = byId.get(binding.tensor)!;
-                return {
-                  binding: i + 1,
-                  resource: { buffer: arena, offset: tensor.offset * chunk, size: tensor.bytes * chunk },
-                };
-              }
-              if (binding.kind !== 'weight')
-                throw new Error(`a forward program cannot bind ${binding.kind} buffers`);
-              const range = weightRange(this.weightEntries[binding.entry]!, window);
-              return { binding: i + 1, resource: { buffer: this.weights, ...range } };
-            }),
-          ],
-        }),
-      ),
-    );
-    this.bindGroups.set(chunk, groups);
-    return groups;
   }
 
   /**
@@ -240,16 +186,9 @@ export class ForwardRunner {
   async profile(input: Float32Array, batch: number): Promise<number[] | undefined> {
     const { device } = this.gpu;
     if (!device.features.has('timestamp-query') || batch > this.maxChunk) return undefined;
-    const arena = this.arenaFor(batch);
-    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([batch, 0, 0, 0]));
+    const arena = this.executor.arenaFor(batch);
     device.queue.writeBuffer(arena, this.tensor(this.program.input.tensor).offset * batch, ownBuffer(input));
-    const groups = this.bindGroupsFor(batch, arena);
-    return timePasses(
-      device,
-      this.program.dispatches.length,
-      (pass, i) => this.record(pass, i, groups[i]!, batch),
-      'a profiled forward pass',
-    );
+    return this.executor.profile(this.program.dispatches, batch, 'a profiled forward pass');
   }
 
   /** Replaces the packed weights (e.g. after a training epoch); the layout is the program's. */
@@ -263,9 +202,8 @@ export class ForwardRunner {
   }
 
   destroy(): void {
-    this.arena?.destroy();
+    this.executor.destroy();
     this.weights.destroy();
-    this.uniform.destroy();
   }
 }
 
@@ -279,7 +217,7 @@ export function largestChunk(program: ForwardProgram, limits: GPUSupportedLimits
   );
   const fits = (c: number) =>
     program.dispatches.every((d) =>
-      d.workgroups(c).every((n) => n <= limits.maxComputeWorkgroupsPerDimension),
+      workgroupCounts(d.workgroups, c).every((n) => n <= limits.maxComputeWorkgroupsPerDimension),
     );
   while (chunk > 0 && !fits(chunk)) chunk = Math.floor(chunk / 2);
   return chunk;

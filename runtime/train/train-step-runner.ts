@@ -1,9 +1,9 @@
 import { UserError } from '../../common/user-error.ts';
 import { kernelsForDevice } from '../device-kernels.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
+import { DispatchExecutor, type ReadRegion } from '../gpu/dispatch-executor.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
-import { ResultWait, readMapped, type WaitMode } from '../gpu/result-wait.ts';
-import { timePasses } from '../gpu/timed-passes.ts';
+import { readMapped, type WaitMode } from '../gpu/result-wait.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
@@ -46,14 +46,11 @@ const usage = () => GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBuffer
  * every time it runs on the same inputs.
  */
 export class TrainStepRunner {
-  private arena: GPUBuffer | undefined;
-  private arenaImages = 0;
-  private readonly groups = new Map<
-    number,
-    { step: GPUBindGroup[]; adam: GPUBindGroup; sgd: GPUBindGroup }
-  >();
-  private readonly uniform: GPUBuffer;
-  private readonly resultWait = new ResultWait();
+  private readonly executor: DispatchExecutor;
+  /** The dispatches a training step runs (not those only the input's gradient needs). */
+  private readonly trainingDispatches: readonly Dispatch[];
+  /** The optimizer's one dispatch, as a list for the executor. */
+  private readonly optimizerDispatches: readonly Dispatch[];
   private readonly buffers: {
     params: GPUBuffer;
     grads: GPUBuffer;
@@ -70,7 +67,7 @@ export class TrainStepRunner {
   private constructor(
     private readonly gpu: GpuContext,
     readonly program: TrainStepProgram,
-    private readonly pipelines: ReadonlyMap<string, GPUComputePipeline>,
+    pipelines: ReadonlyMap<string, GPUComputePipeline>,
     readonly optimizer: OptimizerSettings,
   ) {
     const { device } = gpu;
@@ -86,7 +83,15 @@ export class TrainStepRunner {
       momentumBuffer: create(optimizer.kind === 'sgd' ? program.parameterBytes : 256, 'momentum_buffer'),
       hyper: create(program.optimizer.hyperValues * 4, 'hyperparameters'),
     };
-    this.uniform = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    this.executor = new DispatchExecutor(
+      gpu,
+      pipelines,
+      program.arenaBytesPerImage,
+      'training arena',
+      (binding, count, arena) => this.resource(binding, count, arena),
+    );
+    this.trainingDispatches = program.dispatches.filter((d) => !d.onlyForGradInput);
+    this.optimizerDispatches = [optimizer.kind === 'adam' ? program.optimizer.adam : program.optimizer.sgd];
   }
 
   static async create(
@@ -214,20 +219,6 @@ export class TrainStepRunner {
     return this.split(gradients, this.program.parameters);
   }
 
-  private arenaFor(count: number): GPUBuffer {
-    if (!this.arena || this.arenaImages < count) {
-      this.arena?.destroy();
-      this.groups.clear();
-      this.arena = this.gpu.device.createBuffer({
-        size: Math.max(256, this.program.arenaBytesPerImage * count),
-        usage: usage(),
-        label: 'training arena',
-      });
-      this.arenaImages = count;
-    }
-    return this.arena;
-  }
-
   private resource(binding: Binding, count: number, arena: GPUBuffer): GPUBufferBinding {
     const b = this.buffers;
     switch (binding.kind) {
@@ -255,29 +246,6 @@ export class TrainStepRunner {
       case 'weight':
         throw new Error('a training program binds no packed weights');
     }
-  }
-
-  private bindGroups(count: number, arena: GPUBuffer) {
-    const cached = this.groups.get(count);
-    if (cached) return cached;
-    const make = (dispatch: Dispatch) =>
-      this.gpu.device.createBindGroup({
-        layout: this.pipelines.get(dispatch.kernel)!.getBindGroupLayout(0),
-        entries: [
-          { binding: 0, resource: { buffer: this.uniform } },
-          ...dispatch.bindings.map((binding, i) => ({
-            binding: i + 1,
-            resource: this.resource(binding, count, arena),
-          })),
-        ],
-      });
-    const groups = {
-      step: this.program.dispatches.map(make),
-      adam: make(this.program.optimizer.adam),
-      sgd: make(this.program.optimizer.sgd),
-    };
-    this.groups.set(count, groups);
-    return groups;
   }
 
   private hyperparameters(lr: number): Float32Array<ArrayBuffer> {
@@ -329,9 +297,8 @@ export class TrainStepRunner {
     const { device } = this.gpu;
     const count = batch.count;
     this.checkBatch(count);
-    const arena = this.arenaFor(count);
+    const arena = this.executor.arenaFor(count);
     const tensor = (id: number) => this.program.tensors.find((t) => t.id === id)!;
-    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([count, 0, 0, 0]));
     for (const [id, data] of [
       [this.program.inputs.input, batch.input],
       [this.program.inputs.target, batch.target],
@@ -348,76 +315,46 @@ export class TrainStepRunner {
     }
     this.steps++;
     device.queue.writeBuffer(this.buffers.hyper, 0, this.hyperparameters(lr));
-    const groups = this.bindGroups(count, arena);
     const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    this.program.dispatches.forEach((dispatch, i) => {
-      if (dispatch.onlyForGradInput && !read.gradInput) return;
-      pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-      pass.setBindGroup(0, groups.step[i]!);
-      pass.dispatchWorkgroups(...dispatch.workgroups(count));
-    });
-    pass.end();
+    this.executor.recordAll(
+      encoder,
+      this.program.dispatches,
+      count,
+      (dispatch) => !dispatch.onlyForGradInput || read.gradInput === true,
+    );
     // Read-backs are copied before the optimizer changes anything.
     const lossTensor = this.program.fixedTensors.find((t) => t.id === this.program.outputs.loss)!;
-    const copies: { name: string; source: GPUBuffer; offset: number; bytes: number }[] = [
-      { name: 'loss', source: this.buffers.fixed, offset: lossTensor.offset, bytes: 4 },
+    const regions: ReadRegion[] = [
+      { name: 'loss', buffer: this.buffers.fixed, offset: lossTensor.offset, bytes: 4 },
     ];
-    const heatmapTensor = tensor(this.program.outputs.heatmaps);
-    if (read.heatmaps)
-      copies.push({
-        name: 'heatmaps',
-        source: arena,
-        offset: heatmapTensor.offset * count,
-        bytes: heatmapTensor.shape.reduce((n, d) => n * d, 1) * 4 * count,
-      });
+    const arenaRegion = (name: string, id: number): ReadRegion => {
+      const t = tensor(id);
+      return {
+        name,
+        buffer: arena,
+        offset: t.offset * count,
+        bytes: t.shape.reduce((n, d) => n * d, 1) * 4 * count,
+      };
+    };
+    if (read.heatmaps) regions.push(arenaRegion('heatmaps', this.program.outputs.heatmaps));
     if (read.gradients)
-      copies.push({
+      regions.push({
         name: 'gradients',
-        source: this.buffers.grads,
+        buffer: this.buffers.grads,
         offset: 0,
         bytes: this.program.parameterBytes,
       });
-    if (read.gradInput && this.program.outputs.gradInput !== undefined) {
-      const t = tensor(this.program.outputs.gradInput);
-      copies.push({
-        name: 'gradInput',
-        source: arena,
-        offset: t.offset * count,
-        bytes: t.shape.reduce((n, d) => n * d, 1) * 4 * count,
-      });
-    }
-    const total = copies.reduce((n, c) => n + Math.ceil(c.bytes / 4) * 4, 0);
-    const staging = device.createBuffer({
-      size: total,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    });
-    let at = 0;
-    const placed = copies.map((c) => {
-      encoder.copyBufferToBuffer(c.source, c.offset, staging, at, c.bytes);
-      const start = at;
-      at += Math.ceil(c.bytes / 4) * 4;
-      return { ...c, start };
-    });
-    const optimizerPass = encoder.beginComputePass();
-    const optimizer =
-      this.optimizer.kind === 'adam' ? this.program.optimizer.adam : this.program.optimizer.sgd;
-    optimizerPass.setPipeline(this.pipelines.get(optimizer.kernel)!);
-    optimizerPass.setBindGroup(0, this.optimizer.kind === 'adam' ? groups.adam : groups.sgd);
-    optimizerPass.dispatchWorkgroups(...optimizer.workgroups(count));
-    optimizerPass.end();
+    if (read.gradInput && this.program.outputs.gradInput !== undefined)
+      regions.push(arenaRegion('gradInput', this.program.outputs.gradInput));
+    const staged = this.executor.stage(encoder, regions);
+    this.executor.recordAll(encoder, this.optimizerDispatches, count);
     device.queue.submit([encoder.finish()]);
-    await this.resultWait.mapRead(device, staging, wait, count, `a training step of ${count} images`);
-    const mapped = staging.getMappedRange();
-    const result: Record<string, Float32Array> = {};
-    for (const c of placed) result[c.name] = new Float32Array(mapped.slice(c.start, c.start + c.bytes));
-    staging.unmap();
-    staging.destroy();
+    const result = await staged.read(wait, count, `a training step of ${count} images`);
     return {
-      loss: result.loss![0]!,
-      ...(result.heatmaps ? { heatmaps: result.heatmaps } : {}),
-      ...(result.gradients ? { gradients: result.gradients } : {}),
-      ...(result.gradInput ? { gradInput: result.gradInput } : {}),
+      loss: result.get('loss')![0]!,
+      ...(result.has('heatmaps') ? { heatmaps: result.get('heatmaps')! } : {}),
+      ...(result.has('gradients') ? { gradients: result.get('gradients')! } : {}),
+      ...(result.has('gradInput') ? { gradInput: result.get('gradInput')! } : {}),
     };
   }
 
@@ -426,28 +363,10 @@ export class TrainStepRunner {
    * the optimizer does not run. Undefined when the adapter has no timestamp queries.
    */
   async profile(batch: TrainBatch): Promise<{ module: string; kernel: string; ms: number }[] | undefined> {
-    const { device } = this.gpu;
-    if (!device.features.has('timestamp-query')) return undefined;
-    const count = batch.count;
-    const arena = this.arenaFor(count);
-    device.queue.writeBuffer(this.uniform, 0, new Uint32Array([count, 0, 0, 0]));
-    // The dispatches a training step runs, with their bind-group index.
-    const dispatches = this.program.dispatches
-      .map((dispatch, index) => ({ dispatch, index }))
-      .filter(({ dispatch }) => !dispatch.onlyForGradInput);
-    const groups = this.bindGroups(count, arena);
-    const ms = await timePasses(
-      device,
-      dispatches.length,
-      (pass, i) => {
-        const { dispatch, index } = dispatches[i]!;
-        pass.setPipeline(this.pipelines.get(dispatch.kernel)!);
-        pass.setBindGroup(0, groups.step[index]!);
-        pass.dispatchWorkgroups(...dispatch.workgroups(count));
-      },
-      'a profiled training step',
-    );
-    return dispatches.map(({ dispatch }, i) => ({
+    if (!this.gpu.device.features.has('timestamp-query')) return undefined;
+    const dispatches = this.trainingDispatches;
+    const ms = await this.executor.profile(dispatches, batch.count, 'a profiled training step');
+    return dispatches.map((dispatch, i) => ({
       module: dispatch.module,
       kernel: dispatch.kernel,
       ms: ms[i]!,
@@ -455,8 +374,7 @@ export class TrainStepRunner {
   }
 
   destroy(): void {
-    this.arena?.destroy();
+    this.executor.destroy();
     for (const buffer of Object.values(this.buffers)) buffer.destroy();
-    this.uniform.destroy();
   }
 }

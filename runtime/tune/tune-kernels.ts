@@ -11,6 +11,7 @@ import type { Dispatch, DispatchVariant, ParameterInfo, WeightEntry } from '../p
 import type { CompiledProgram } from '../program-loader.ts';
 import { packWeights } from '../weights/pack-weights.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
+import { workgroupCounts } from '../workgroups.ts';
 
 export interface TuneOptions {
   readonly batch: number;
@@ -184,7 +185,7 @@ async function runVariant(
     return windows ? [{ value, windows }] : [];
   })[0];
   const { groups, buffers, destroy } = standaloneBindings(device, pipeline, settings.batch, values, windowed);
-  const workgroups = variant.workgroups(settings.batch);
+  const workgroups = workgroupCounts(variant.workgroups, settings.batch);
   const dispatch = (pass: GPUComputePassEncoder) => {
     pass.setPipeline(pipeline);
     for (const group of groups) {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
-import { evaluateWorkgroups, packedElements, usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
+import { packedElements, usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
 import {
   chooseDirectTiling,
   type DirectConvTiling,
@@ -16,6 +16,7 @@ import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { layOut } from '../../runtime/weights/pack-weights.ts';
+import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { randomSource } from '../helpers/random.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
@@ -117,7 +118,7 @@ async function checkAgainstInterpreter(
     ...(spec.hasBias ? [paddedBias] : []),
     ...terms.map(f32),
   ];
-  const groups = evaluateWorkgroups({ kind: 'tiles', ...directConvWorkgroups(spec, tiling, weights) }, batch);
+  const groups = workgroupCounts({ kind: 'tiles', ...directConvWorkgroups(spec, tiling, weights) }, batch);
   const actual = await runKernel(
     generateDirectConvKernel(spec, tiling, weights, sharedLoads),
     directConvBindings(spec, weights, tiling),

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
-import { evaluateWorkgroups } from '../../compiler/codegen/kernel-plan.ts';
 import {
   type ConvKernelSpec,
   convBindings,
@@ -16,6 +15,7 @@ import {
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { layOut } from '../../runtime/weights/pack-weights.ts';
+import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { randomSource } from '../helpers/random.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
@@ -152,7 +152,7 @@ describe('conv kernels equal the float64 interpreter on random shapes (relative 
         ...(spec.hasBias ? [paddedBias] : []),
         ...terms.map(f32),
       ];
-      const groups = evaluateWorkgroups({ kind: 'tiles', ...convWorkgroups(spec) }, batch);
+      const groups = workgroupCounts({ kind: 'tiles', ...convWorkgroups(spec) }, batch);
       const actual = await runKernel(generateConvKernel(spec), convBindings(spec), data, batch, groups);
       expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
     });
@@ -211,7 +211,7 @@ describe('elementwise kernels equal the interpreter', () => {
         module: 'test',
       };
       const expected = evaluateOp(node, rounded, batch);
-      const groups = evaluateWorkgroups({ kind: 'grid-stride', ...elementwiseWorkgroups(spec) }, batch);
+      const groups = workgroupCounts({ kind: 'grid-stride', ...elementwiseWorkgroups(spec) }, batch);
       const actual = await runKernel(
         generateElementwiseKernel(spec),
         elementwiseBindings(spec),

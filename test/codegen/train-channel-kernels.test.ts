@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
-import { evaluateTrainWorkgroups } from '../../compiler/codegen/train-plan.ts';
 import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
 import {
   batchNormGammaGradKernel,
@@ -17,6 +16,7 @@ import {
 } from '../../compiler/codegen/wgsl/train/pointwise-train.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
+import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { randomSource } from '../helpers/random.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
@@ -51,7 +51,7 @@ describe('training channel kernels equal the float64 interpreter', () => {
     const beta = randomTensor([c]);
     const stats = rounded(evaluateOp(node('bn_stats', [2, c]), [x], batch));
     const perChannel: [number, number, number] = [c, 1, 1];
-    const perPlane = evaluateTrainWorkgroups(channelPlaneWorkgroups(c), batch);
+    const perPlane = workgroupCounts(channelPlaneWorkgroups(c), batch);
     const label = `${batch}x${c}x${h}x${w}`;
 
     it(`batch statistics: ${label}`, async () => {
@@ -125,7 +125,7 @@ describe('training channel kernels equal the float64 interpreter', () => {
     // 3x5 planes of 3 channels: values not in fours (scalar loop); the others as vec4s.
     it(`ReLU gradient: ${label}`, async () => {
       const expected = evaluateOp(node('relu_grad', ['N', c, h, w]), [dy, mask], batch);
-      const groups = evaluateTrainWorkgroups(
+      const groups = workgroupCounts(
         {
           kind: 'grid-stride',
           elementsPerImage: reluGradIterations(c * plane),

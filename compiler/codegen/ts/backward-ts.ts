@@ -1,19 +1,7 @@
 import { IndentationText, Project, QuoteKind, VariableDeclarationKind, type WriterFunction } from 'ts-morph';
-import type { TrainKernelProgram, TrainLaunch, TrainWorkgroups } from '../train-plan.ts';
-import { bindingText, quote } from './forward-ts.ts';
-
-function workgroupsText(formula: TrainWorkgroups): string {
-  switch (formula.kind) {
-    case 'gemm':
-      return `(batch) => [Math.ceil((batch * ${formula.columnsPerImage} + ${formula.fixedColumns}) / ${formula.columnsPerGroup}), ${formula.rows}, ${formula.splits}]`;
-    case 'fixed':
-      return `() => [${formula.x}, 1, 1]`;
-    case 'tiles':
-      return `(batch) => [Math.ceil((batch * ${formula.columnsPerImage}) / ${formula.columnsPerGroup}), ${formula.rows}, 1]`;
-    case 'grid-stride':
-      return `(batch) => [Math.min(Math.ceil((batch * ${formula.elementsPerImage}) / ${formula.threads}), ${formula.maxGroups}), 1, 1]`;
-  }
-}
+import { toDispatch } from '../launch.ts';
+import type { TrainKernelProgram } from '../train-plan.ts';
+import { quote, writeDispatch } from './dispatch-text.ts';
 
 /**
  * OUT/<exp>/backward.ts: the training step — forward in training mode, the loss, the backward graph —
@@ -59,17 +47,6 @@ export function generateBackwardTs(
     });
     writer.writeLine('],');
   };
-  const dispatchText = (writer: Parameters<WriterFunction>[0], launch: TrainLaunch) => {
-    writer.write('').inlineBlock(() => {
-      writer.writeLine(`kernel: ${quote(launch.kernel)},`);
-      writer.writeLine(`module: ${quote(launch.module)},`);
-      writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
-      writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
-      if (launch.onlyForGradInput) writer.writeLine('onlyForGradInput: true,');
-      if (launch.withoutSubgroups !== undefined)
-        writer.writeLine(`withoutSubgroups: ${quote(launch.withoutSubgroups)},`);
-    });
-  };
   const initializer: WriterFunction = (writer) => {
     writer.write('').inlineBlock(() => {
       writer.writeLine(`experiment: ${quote(experiment)},`);
@@ -108,17 +85,17 @@ export function generateBackwardTs(
       writer.write('dispatches: [').newLine();
       writer.indent(() => {
         for (const launch of program.launches) {
-          dispatchText(writer, launch);
+          writeDispatch(writer, toDispatch(launch));
           writer.write(',').newLine();
         }
       });
       writer.writeLine('],');
       writer.write('optimizer: ').inlineBlock(() => {
         writer.write('adam: ');
-        dispatchText(writer, program.optimizer.adam);
+        writeDispatch(writer, toDispatch(program.optimizer.adam));
         writer.write(',').newLine();
         writer.write('sgd: ');
-        dispatchText(writer, program.optimizer.sgd);
+        writeDispatch(writer, toDispatch(program.optimizer.sgd));
         writer.write(',').newLine();
         writer.writeLine(`hyperValues: ${hyperValues},`);
       });

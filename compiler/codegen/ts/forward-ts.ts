@@ -1,22 +1,7 @@
 import { IndentationText, Project, QuoteKind, VariableDeclarationKind, type WriterFunction } from 'ts-morph';
-import type { Binding } from '../../../runtime/program.ts';
-import type { KernelProgram, WorkgroupFormula } from '../kernel-plan.ts';
-
-export const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-
-export function bindingText(binding: Binding): string {
-  const fields = Object.entries(binding).map(
-    ([key, value]) => `${key}: ${typeof value === 'string' ? quote(value) : String(value)}`,
-  );
-  return `{ ${fields.join(', ')} }`;
-}
-
-function workgroupsText(formula: WorkgroupFormula): string {
-  if (formula.kind === 'tiles') {
-    return `(batch) => [Math.ceil((batch * ${formula.columnsPerImage}) / ${formula.columnsPerGroup}), ${formula.rows}, 1]`;
-  }
-  return `(batch) => [Math.min(Math.ceil((batch * ${formula.elementsPerImage}) / ${formula.threads}), ${formula.maxGroups}), 1, 1]`;
-}
+import type { KernelProgram } from '../kernel-plan.ts';
+import { toDispatch } from '../launch.ts';
+import { quote, writeDispatch } from './dispatch-text.ts';
 
 /**
  * OUT/<exp>/forward.ts: the ordered dispatches (kernel, bindings, workgroup counts) over the planned
@@ -65,33 +50,7 @@ export function generateForwardTs(program: KernelProgram, experiment: string, in
       writer.indent(() => {
         for (const launch of program.launches) {
           writer.writeLine(`// ${labels.get(launch.node) ?? launch.module}`);
-          writer.write('').inlineBlock(() => {
-            writer.writeLine(`kernel: ${quote(launch.kernel)},`);
-            writer.writeLine(`module: ${quote(launch.module)},`);
-            writer.writeLine(`bindings: [${launch.bindings.map(bindingText).join(', ')}],`);
-            writer.writeLine(`workgroups: ${workgroupsText(launch.workgroups)},`);
-            if (launch.withoutSubgroups !== undefined)
-              writer.writeLine(`withoutSubgroups: ${quote(launch.withoutSubgroups)},`);
-            const choice = launch.choice;
-            if (choice) {
-              writer.write('choice: ').inlineBlock(() => {
-                writer.writeLine(`key: ${quote(choice.key)},`);
-                writer.writeLine(
-                  `defaults: { software: ${quote(choice.defaults.software)}, hardware: ${quote(choice.defaults.hardware)} },`,
-                );
-                writer.write('variants: [').newLine();
-                writer.indent(() => {
-                  for (const v of choice.variants) {
-                    writer.writeLine(
-                      `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(bindingText).join(', ')}], workgroups: ${workgroupsText(v.workgroups)}${v.withoutSubgroups === undefined ? '' : `, withoutSubgroups: ${quote(v.withoutSubgroups)}`} },`,
-                    );
-                  }
-                });
-                writer.writeLine('],');
-              });
-              writer.write(',').newLine();
-            }
-          });
+          writeDispatch(writer, toDispatch(launch));
           writer.write(',').newLine();
         }
       });

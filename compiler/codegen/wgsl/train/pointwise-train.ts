@@ -1,4 +1,4 @@
-import type { WorkgroupFormula } from '../../kernel-plan.ts';
+import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
 import { channelKernelHeader, channelLanes } from './channel-reductions.ts';
 
@@ -62,7 +62,7 @@ ${body}
 }
 
 /** Workgroups of a channelPlanes kernel: one per image and channel. */
-export function channelPlaneWorkgroups(channels: number): WorkgroupFormula {
+export function channelPlaneWorkgroups(channels: number): WorkgroupCounts {
   return { kind: 'tiles', columnsPerImage: channels, columnsPerGroup: 1, rows: 1 };
 }
 
