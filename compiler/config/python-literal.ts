@@ -1,4 +1,4 @@
-import { createToken, EmbeddedActionsParser, type IToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, EmbeddedActionsParser, type IToken, Lexer, type TokenType } from '../chevrotain.ts';
 import type { Span } from '../diagnostics/diagnostic.ts';
 import type { PyValue } from './python-value.ts';
 

@@ -1,4 +1,4 @@
-import { createToken, EmbeddedActionsParser, type IToken, Lexer, type TokenType } from 'chevrotain';
+import { createToken, EmbeddedActionsParser, type IToken, Lexer, type TokenType } from '../chevrotain.ts';
 import { type Diagnostic, error, type Span } from '../diagnostics/diagnostic.ts';
 import type { SourceText } from '../diagnostics/source-text.ts';
 import type { Graph, Node } from './graph.ts';
