@@ -2,7 +2,7 @@ import type { Binding, Dispatch } from '../program.ts';
 import { workgroupCounts } from '../workgroups.ts';
 import type { GpuContext } from './adapter.ts';
 import { ResultWait, type WaitMode } from './result-wait.ts';
-import { timePasses } from './timed-passes.ts';
+import { timePassesSettled } from './timed-passes.ts';
 
 /**
  * Where a binding's values live for a batch of `count` images: a range of the arena (activations),
@@ -138,11 +138,12 @@ export class DispatchExecutor {
 
   /**
    * GPU milliseconds of each listed dispatch (all its runs), one timestamped pass each, on the
-   * arena's current contents. Needs the `timestamp-query` feature.
+   * arena's current contents, waited for without polling (timePassesSettled). Needs the
+   * `timestamp-query` feature.
    */
   profile(dispatches: readonly Dispatch[], count: number, what: string): Promise<number[]> {
     this.arenaFor(count);
-    return timePasses(
+    return timePassesSettled(
       this.gpu.device,
       dispatches.length,
       (pass, i) => this.record(pass, dispatches, i, count),

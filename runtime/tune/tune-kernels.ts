@@ -5,7 +5,7 @@ import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
 import { standaloneBindings } from '../gpu/standalone-dispatch.ts';
-import { timePasses } from '../gpu/timed-passes.ts';
+import { timePassesSettled } from '../gpu/timed-passes.ts';
 import type { TunedKernel, TuningFile } from '../kernel-choice.ts';
 import type { Dispatch, DispatchVariant, ParameterInfo, WeightEntry } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
@@ -233,6 +233,11 @@ async function timeDispatches(
     }
     return median(times);
   }
-  const times = await timePasses(device, repetitions, (pass) => dispatch(pass), 'timed kernel dispatches');
+  const times = await timePassesSettled(
+    device,
+    repetitions,
+    (pass) => dispatch(pass),
+    'timed kernel dispatches',
+  );
   return median(times);
 }
