@@ -7,6 +7,7 @@ import type { GpuContext } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/result-wait.ts';
 import { type TrainBatch, TrainStepRunner } from '../runtime/train/train-step-runner.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
+import { timeSettled } from './compiled-forward.ts';
 
 export interface TrainStepTiming {
   readonly experiment: string;
@@ -66,17 +67,11 @@ export async function timeTrainSteps(
       targetWeight: new Float32Array(weight! * batch).fill(1),
     };
     await runner.step(data, 0.001); // warm-up: compilation and allocation
-    const median = async (wait: WaitMode) => {
-      const times: number[] = [];
-      for (let rep = 0; rep < 3; rep++) {
-        const started = performance.now();
-        await runner.step(data, 0.001, {}, wait);
-        times.push(performance.now() - started);
-      }
-      return times.sort((a, b) => a - b)[1]!;
-    };
-    const msMap = await median('map');
-    const msSleep = await median('sleep');
+    // Settled, as bench:forward times the forward: a sleep wait learns a step's length over a few
+    // steps (from the polled ones before it, which take up to 1.8× as long on 2 cores).
+    const settled = (wait: WaitMode) => timeSettled(() => runner.step(data, 0.001, {}, wait));
+    const msMap = await settled('map');
+    const msSleep = await settled('sleep');
     if (profile)
       profile(
         await runner.profile(data),

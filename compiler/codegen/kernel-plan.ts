@@ -171,7 +171,7 @@ export function planKernels(graph: Graph, options: PlanOptions = {}): KernelProg
 
   // The input exists before step 0, the result is read after the end.
   const live = liveRanges(
-    schedule.map((n) => ({ reads: n.inputs, writes: n.id })),
+    schedule.map((n) => ({ reads: n.inputs, writes: [n.id] })),
     [inputNode.id],
     [resultTensor],
   );

@@ -259,7 +259,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     bindings: Binding[],
     workgroups: WorkgroupCounts,
     reads: number[],
-    writes: number,
+    writes: number | number[],
     withoutSubgroups?: string,
   ) => {
     launches.push({
@@ -270,12 +270,21 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       workgroups,
       ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
     });
-    steps.push({ reads, writes });
+    steps.push({ reads, writes: typeof writes === 'number' ? [writes] : writes });
   };
 
+  // Launches that also compute a neighbour (see fusedWith): those neighbours get no launch of their own.
+  const consumers = new Map<number, Node[]>();
+  for (const node of nodes)
+    for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
+  const fused = fusedWith(nodes, consumers);
+  const computedElsewhere = new Set([...fused.values()].map((n) => n.id));
+
   for (const node of nodes) {
+    if (computedElsewhere.has(node.id)) continue;
     const a = node.attrs as unknown as TrainAttrs;
     const [i0, i1, i2] = node.inputs;
+    const partner = fused.get(node.id);
     switch (node.op) {
       case 'input':
       case 'parameter':
@@ -371,25 +380,34 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       }
       case 'bn_stats': {
         const [, c, h, w] = shapeOf(i0!) as [number, number, number, number];
+        // With its bn_running: the running statistics are updated by the same launch.
+        const running = partner ? [partner.inputs[0]!, partner.inputs[1]!] : [];
+        const momentum = partner ? (partner.attrs as unknown as TrainAttrs).momentum : undefined;
         push(
           node,
-          addKernel(batchStatsKernel(c, h * w), 'batch statistics', 'bn_stats'),
-          [bind(node.id), bind(i0!)],
+          addKernel(batchStatsKernel(c, h * w, momentum), 'batch statistics', 'bn_stats'),
+          [bind(node.id), bind(i0!), ...running.map(bind)],
           { kind: 'fixed', x: c },
           [i0!],
-          node.id,
+          partner ? [node.id, partner.id] : node.id,
         );
         break;
       }
       case 'bn_train': {
         const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
+        // With the ReLU that is its only reader, it stores the ReLU's value instead of its own.
+        const out = partner?.id ?? node.id;
         push(
           node,
-          addKernel(batchNormTrainKernel(c, h * w, a.eps), 'training batch norm', 'bn_train'),
-          [bind(node.id), ...node.inputs.map(bind)],
+          addKernel(
+            batchNormTrainKernel(c, h * w, a.eps, partner !== undefined),
+            `training batch norm${partner ? ' and ReLU' : ''}`,
+            'bn_train',
+          ),
+          [bind(out), ...node.inputs.map(bind)],
           channelPlaneWorkgroups(c),
           node.inputs.slice(),
-          node.id,
+          out,
         );
         break;
       }
@@ -449,17 +467,18 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         const [, c, h, w] = shapeOf(i0!) as [number, number, number, number];
         // A fused ReLU mask is the last input (passes/fuse-relu-mask.ts).
         const masked = node.inputs.length === (node.op === 'channel_sum' ? 2 : 4);
+        // bn_grad_gamma with the channel_sum of the same gradient (the β gradient) in one launch.
         const wgsl =
           node.op === 'channel_sum'
             ? channelSumKernel(c, h * w, masked)
-            : batchNormGammaGradKernel(c, h * w, a.eps, masked);
+            : batchNormGammaGradKernel(c, h * w, a.eps, masked, partner !== undefined);
         push(
           node,
-          addKernel(wgsl, node.op, node.op),
-          [bind(node.id), ...node.inputs.map(bind)],
+          addKernel(wgsl, partner ? 'bn_grad_gamma and channel_sum' : node.op, node.op),
+          [bind(node.id), ...(partner ? [bind(partner.id)] : []), ...node.inputs.map(bind)],
           { kind: 'fixed', x: c },
           node.inputs.slice(),
-          node.id,
+          partner ? [node.id, partner.id] : node.id,
         );
         break;
       }
@@ -510,15 +529,19 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
                 width: w / a.scale,
                 scale: a.scale,
               }
-            : { kind: node.op, elements: c * h * w };
+            : node.op === 'add' && partner
+              ? { kind: 'add', elements: c * h * w, relu: true }
+              : { kind: node.op, elements: c * h * w };
         const wgsl = generateElementwiseKernel(spec);
+        // An add with the ReLU that is its only reader stores the ReLU's value instead of its own.
+        const out = partner?.id ?? node.id;
         push(
           node,
-          addKernel(wgsl, node.op, node.op),
-          [bind(node.id), ...node.inputs.map(bind)],
+          addKernel(wgsl, partner ? 'add and ReLU' : node.op, node.op),
+          [bind(out), ...node.inputs.map(bind)],
           { kind: 'grid-stride', ...elementwiseWorkgroups(spec) },
           node.inputs.slice(),
-          node.id,
+          out,
         );
         break;
       }
@@ -658,6 +681,45 @@ function convShape(input: number[], output: number[], a: TrainAttrs): ConvShape 
     stride: a.stride,
     pad: a.pad,
   };
+}
+
+/**
+ * Nodes whose launch also computes a neighbour, and that neighbour: bn_stats and the bn_running that
+ * reads its statistics (the running update is a few values per channel); bn_train or add and the
+ * ReLU that is its only reader (the value before the ReLU is then never stored, one pass over the
+ * activation less); bn_grad_gamma and the channel_sum (β gradient) of the same output gradient and
+ * mask, later in the schedule (one read of the gradient for both sums). Each fusion computes the
+ * same values in the same order as the separate launches.
+ */
+function fusedWith(
+  nodes: readonly Node[],
+  consumers: ReadonlyMap<number, readonly Node[]>,
+): Map<number, Node> {
+  const fused = new Map<number, Node>();
+  const readers = (id: number) => consumers.get(id) ?? [];
+  const taken = new Set<number>();
+  for (const node of nodes) {
+    let partner: Node | undefined;
+    if (node.op === 'bn_stats') {
+      const [, , h, w] = nodes[node.inputs[0]!]!.type.shape as [unknown, number, number, number];
+      partner = readers(node.id).find(
+        (n) => n.op === 'bn_running' && n.inputs[2] === node.id && n.attrs.plane === h * w,
+      );
+    } else if (node.op === 'bn_train' || node.op === 'add') {
+      const only = readers(node.id);
+      partner = only.length === 1 && only[0]!.op === 'relu' ? only[0] : undefined;
+    } else if (node.op === 'bn_grad_gamma') {
+      const mask = node.inputs[3];
+      partner = readers(node.inputs[0]!).find(
+        (n) => n.op === 'channel_sum' && n.id > node.id && n.inputs[1] === mask && !taken.has(n.id),
+      );
+    }
+    if (partner && !taken.has(partner.id)) {
+      fused.set(node.id, partner);
+      taken.add(partner.id);
+    }
+  }
+  return fused;
 }
 
 /** The nodes the given nodes depend on, themselves included. */

@@ -1,7 +1,8 @@
 /** What one step of a linear schedule reads and writes (value ids). */
 export interface ScheduleStep {
   readonly reads: readonly number[];
-  readonly writes: number;
+  /** A launch may compute several values (a fused launch). */
+  readonly writes: readonly number[];
 }
 
 export interface LiveRange {
@@ -25,8 +26,10 @@ export function liveRanges(
   const use = (id: number, step: number) => last.set(id, Math.max(last.get(id) ?? step, step));
   for (const id of before) first.set(id, -1);
   steps.forEach(({ reads, writes }, step) => {
-    if (!first.has(writes)) first.set(writes, step);
-    use(writes, step);
+    for (const id of writes) {
+      if (!first.has(id)) first.set(id, step);
+      use(id, step);
+    }
     for (const id of reads) use(id, step);
   });
   for (const id of after) use(id, steps.length);

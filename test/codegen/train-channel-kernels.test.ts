@@ -18,7 +18,7 @@ import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { randomSource } from '../helpers/random.ts';
-import { runKernel } from '../helpers/run-kernel.ts';
+import { runKernel, runKernelReadAll } from '../helpers/run-kernel.ts';
 
 const { tensor: randomTensor } = randomSource(20261201);
 const eps = 1e-5;
@@ -29,9 +29,10 @@ const rounded = (t: Tensor64): Tensor64 => ({ shape: t.shape, data: Float64Array
 const bindings = (n: number): KernelBinding[] =>
   Array.from({ length: n }, (_, i) => ({ name: `b${i}`, access: 'read_write', element: 'f32' }));
 
-function node(op: Node['op'], shape: (number | 'N')[]): Node {
-  return { id: 0, op, inputs: [], type: { dtype: 'f32', shape }, attrs: { eps }, module: 'test' };
+function node(op: Node['op'], shape: (number | 'N')[], attrs: Node['attrs'] = { eps }): Node {
+  return { id: 0, op, inputs: [], type: { dtype: 'f32', shape }, attrs, module: 'test' };
 }
+const relu = (t: Tensor64) => Float64Array.from(t.data, (v) => Math.max(v, 0));
 
 // Planes under one workgroup of lanes and not a multiple of 8, exactly 64, and beyond 64.
 const shapes: [number, number, number, number][] = [
@@ -63,6 +64,39 @@ describe('training channel kernels equal the float64 interpreter', () => {
         perChannel,
       );
       expect(relativeError(actual, stats.data)).toBeLessThanOrEqual(1e-6);
+    });
+
+    // The planner's fusion with bn_running: the same statistics, and the running update as bn_running's.
+    it(`batch statistics with the running update: ${label}`, async () => {
+      const [runningMean, runningVar] = [randomTensor([c]), randomTensor([c])].map(rounded);
+      const momentum = 0.1;
+      const running = evaluateOp(
+        node('bn_running', [2, c], { momentum, plane }),
+        [runningMean!, runningVar!, stats],
+        batch,
+      );
+      const [actualStats, , actualMean, actualVar] = await runKernelReadAll(
+        batchStatsKernel(c, plane, momentum),
+        bindings(4),
+        [new Float32Array(2 * c), f32(x), f32(runningMean!), f32(runningVar!)],
+        batch,
+        perChannel,
+      );
+      expect(relativeError(actualStats!, stats.data)).toBeLessThanOrEqual(1e-6);
+      expect(relativeError(actualMean!, running.data.subarray(0, c))).toBeLessThanOrEqual(1e-6);
+      expect(relativeError(actualVar!, running.data.subarray(c))).toBeLessThanOrEqual(1e-6);
+    });
+
+    it(`training batch norm with the ReLU that reads it: ${label}`, async () => {
+      const expected = evaluateOp(node('bn_train', ['N', c, h, w]), [x, stats, gamma, beta], batch);
+      const actual = await runKernel(
+        batchNormTrainKernel(c, plane, eps, true),
+        bindings(5),
+        [new Float32Array(x.data.length), f32(x), f32(stats), f32(gamma), f32(beta)],
+        batch,
+        perPlane,
+      );
+      expect(relativeError(actual, relu(expected))).toBeLessThanOrEqual(1e-6);
     });
 
     it(`training batch norm: ${label}`, async () => {
@@ -104,6 +138,21 @@ describe('training channel kernels equal the float64 interpreter', () => {
           perChannel,
         );
         expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+      });
+
+      it(`BN γ and β gradients in one launch${suffix}`, async () => {
+        const args = [dy, x, stats, ...maskArgs];
+        const gammaGrad = evaluateOp(node('bn_grad_gamma', [c]), args, batch);
+        const betaGrad = evaluateOp(node('channel_sum', [c]), [dy, ...maskArgs], batch);
+        const [actualGamma, actualBeta] = await runKernelReadAll(
+          batchNormGammaGradKernel(c, plane, eps, masked, true),
+          bindings(args.length + 2),
+          [new Float32Array(c), new Float32Array(c), ...args.map(f32)],
+          batch,
+          perChannel,
+        );
+        expect(relativeError(actualGamma!, gammaGrad.data)).toBeLessThanOrEqual(1e-5);
+        expect(relativeError(actualBeta!, betaGrad.data)).toBeLessThanOrEqual(1e-6);
       });
 
       it(`BN input gradient${suffix}`, async () => {

@@ -6,9 +6,9 @@ describe('live ranges (no device)', () => {
     // 0 (input) → step 0 writes 1 → step 1 writes 2 from 1 and 0 → step 2 writes 3 from 2.
     const ranges = liveRanges(
       [
-        { reads: [0, 100], writes: 1 },
-        { reads: [1, 0], writes: 2 },
-        { reads: [2], writes: 3 },
+        { reads: [0, 100], writes: [1] },
+        { reads: [1, 0], writes: [2] },
+        { reads: [2], writes: [3] },
       ],
       [0],
       [3],
@@ -26,10 +26,10 @@ describe('live ranges (no device)', () => {
   it('a value written by several launches lives from the first; one never read lives at its writes', () => {
     const ranges = liveRanges(
       [
-        { reads: [0], writes: 5 },
-        { reads: [0], writes: 6 },
-        { reads: [0], writes: 5 },
-        { reads: [5], writes: 7 },
+        { reads: [0], writes: [5] },
+        { reads: [0], writes: [6] },
+        { reads: [0], writes: [5] },
+        { reads: [5], writes: [7] },
       ],
       [0],
       [7],

@@ -3,7 +3,8 @@ import { declareBindings, generatorHeader, type KernelBinding, u32 } from './bin
 /** Ops left unfused by the passes (e.g. in hand-written graphs), one element per loop iteration. */
 export type ElementwiseKernelSpec =
   | { readonly kind: 'relu'; readonly elements: number }
-  | { readonly kind: 'add'; readonly elements: number }
+  /** With `relu`, the ReLU that is the sum's only reader as well (training graphs). */
+  | { readonly kind: 'add'; readonly elements: number; readonly relu?: boolean }
   | {
       readonly kind: 'upsample_nearest';
       readonly channels: number;
@@ -56,8 +57,9 @@ export function elementsPerImage(spec: ElementwiseKernelSpec): number {
 export function describeElementwise(spec: ElementwiseKernelSpec): string {
   switch (spec.kind) {
     case 'relu':
+      return `relu of ${spec.elements} values per image`;
     case 'add':
-      return `${spec.kind} of ${spec.elements} values per image`;
+      return `add${spec.relu ? ' and ReLU' : ''} of ${spec.elements} values per image`;
     case 'upsample_nearest':
       return `nearest upsample x${spec.scale} of ${spec.channels}x${spec.height}x${spec.width}`;
     case 'batch_norm':
@@ -72,7 +74,11 @@ export function generateElementwiseKernel(spec: ElementwiseKernelSpec): string {
       body = vectorized(spec) ? 'out[i] = max(x[i], vec4<f32>(0.0));' : 'out[i] = max(x[i], 0.0);';
       break;
     case 'add':
-      body = 'out[i] = a[i] + b[i];';
+      if (!spec.relu) body = 'out[i] = a[i] + b[i];';
+      else
+        body = vectorized(spec)
+          ? 'out[i] = max(a[i] + b[i], vec4<f32>(0.0));'
+          : 'out[i] = max(a[i] + b[i], 0.0);';
       break;
     case 'upsample_nearest': {
       const w = spec.width * spec.scale;

@@ -78,11 +78,17 @@ ${statements}
   }`;
 }
 
-/** bn_stats: per channel the batch mean and the biased variance (mean of squared deviations). */
-export function batchStatsKernel(channels: number, plane: number): string {
+/**
+ * bn_stats: per channel the batch mean and the biased variance (mean of squared deviations). With
+ * `runningMomentum`, it also does bn_running's update of the running statistics (the official
+ * momentum and the unbiased variance), saving that launch.
+ */
+export function batchStatsKernel(channels: number, plane: number, runningMomentum?: number): string {
+  const running = runningMomentum === undefined ? [] : [rw('runningMean'), rw('runningVar')];
+  const m = runningMomentum;
   return channelKernel(
-    `batch mean and variance of ${channels} channels x ${plane}`,
-    [rw('stats'), rw('x')],
+    `batch mean and variance of ${channels} channels x ${plane}${m === undefined ? '' : `, running statistics (momentum ${m})`}`,
+    [rw('stats'), rw('x'), ...running],
     channels,
     plane,
     `  var sum = 0.0;
@@ -94,7 +100,14 @@ ${forEachValue(`      let d = x[k] - mean;
   let variance = workgroupSum(lid, squares) / f32(count);
   if (lid == 0u) {
     stats[c] = mean;
-    stats[C + c] = variance;
+    stats[C + c] = variance;${
+      m === undefined
+        ? ''
+        : `
+    let n = f32(count);
+    runningMean[c] = ${1 - m} * runningMean[c] + ${m} * mean;
+    runningVar[c] = ${1 - m} * runningVar[c] + ${m} * variance * n / (n - 1.0);`
+    }
   }`,
   );
 }
@@ -118,25 +131,43 @@ ${forEachValue(`      sum = sum + ${gradientAt(masked)};`)}
   );
 }
 
-/** bn_grad_gamma: Σ dy · x̂ per channel, x̂ = (x − mean) / √(var + eps); dy optionally ReLU-masked. */
+/**
+ * bn_grad_gamma: Σ dy · x̂ per channel, x̂ = (x − mean) / √(var + eps); dy optionally ReLU-masked.
+ * With `withBeta`, also channel_sum's Σ dy of the same dy (the β gradient) into `outBeta`: one read
+ * of dy and one launch for both. Each sum keeps its own order, so both equal the separate kernels'.
+ */
 export function batchNormGammaGradKernel(
   channels: number,
   plane: number,
   eps: number,
   masked = false,
+  withBeta = false,
 ): string {
   return channelKernel(
-    `BN γ gradient of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
-    [rw('out'), rw('dy'), rw('x'), rw('stats'), ...(masked ? [rw('mask')] : [])],
+    `BN γ${withBeta ? ' and β' : ''} gradient of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
+    [
+      rw('out'),
+      ...(withBeta ? [rw('outBeta')] : []),
+      rw('dy'),
+      rw('x'),
+      rw('stats'),
+      ...(masked ? [rw('mask')] : []),
+    ],
     channels,
     plane,
     `  let mean = stats[c];
   let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
-  var sum = 0.0;
-${forEachValue(`      sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`)}
-  let total = workgroupSum(lid, sum);
+  var sum = 0.0;${withBeta ? '\n  var sumBeta = 0.0;' : ''}
+${forEachValue(
+  withBeta
+    ? `      let g = ${gradientAt(masked)};
+      sum = sum + g * ((x[k] - mean) * invStd);
+      sumBeta = sumBeta + g;`
+    : `      sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`,
+)}
+  let total = workgroupSum(lid, sum);${withBeta ? '\n  let totalBeta = workgroupSum(lid, sumBeta);' : ''}
   if (lid == 0u) {
-    out[c] = total;
+    out[c] = total;${withBeta ? '\n    outBeta[c] = totalBeta;' : ''}
   }`,
   );
 }

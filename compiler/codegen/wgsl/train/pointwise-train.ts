@@ -66,10 +66,14 @@ export function channelPlaneWorkgroups(channels: number): WorkgroupCounts {
   return { kind: 'tiles', columnsPerImage: channels, columnsPerGroup: 1, rows: 1 };
 }
 
-/** bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics. */
-export function batchNormTrainKernel(channels: number, plane: number, eps: number): string {
+/**
+ * bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics; with `relu`, the ReLU that
+ * is its only reader as well (the normalised value itself is then never stored).
+ */
+export function batchNormTrainKernel(channels: number, plane: number, eps: number, relu = false): string {
+  const value = '(x[i] - mean) / deviation * scale + shift';
   return channelPlanes(
-    `training batch norm of ${channels} channels x ${plane}`,
+    `training batch norm${relu ? ' and ReLU' : ''} of ${channels} channels x ${plane}`,
     [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta')],
     channels,
     plane,
@@ -77,7 +81,7 @@ export function batchNormTrainKernel(channels: number, plane: number, eps: numbe
   let deviation = sqrt(stats[C + c] + ${eps.toExponential()});
   let scale = gamma[c];
   let shift = beta[c];`,
-    '    out[i] = (x[i] - mean) / deviation * scale + shift;',
+    `    out[i] = ${relu ? `max(${value}, 0.0)` : value};`,
   );
 }
 
