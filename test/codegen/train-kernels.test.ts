@@ -181,12 +181,44 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
   // Without subgroups; sharing loads by 8 lanes (lavapipe's subgroup size, the shared path) and by 4
   // (shared, with lanes 4 apart loading the same values); and by 16, which lavapipe's subgroups of 8
   // are not whole multiples of, so the kernel must take its own-load path.
-  for (const { s, batch } of cases) {
+  // The random shapes are small, so their 3x3s take 8 output channels per invocation; the first two
+  // 3x3s and a stride-1 one also run with 16 (what W32's take), without subgroups and shared by 8.
+  const sixteen = [
+    ...cases.filter(({ s }) => s.kernel === 3 && s.outChannels > 8).slice(0, 2),
+    {
+      s: {
+        inChannels: 9,
+        height: 10,
+        width: 7,
+        outChannels: 20,
+        outHeight: 10,
+        outWidth: 7,
+        kernel: 3,
+        stride: 1,
+        pad: 1,
+      },
+      batch: 2,
+    },
+  ];
+  const runs = [
+    ...cases.map(({ s, batch }) => ({
+      s,
+      batch,
+      tiling: chooseDirectWeightGradTiling(s),
+      sharing: [undefined, 4, 8, 16],
+    })),
+    ...sixteen.map(({ s, batch }) => ({
+      s,
+      batch,
+      tiling: { ...chooseDirectWeightGradTiling(s), channels: 16 },
+      sharing: [undefined, 8],
+    })),
+  ];
+  for (const { s, batch, tiling, sharing } of runs) {
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
-    const tiling = chooseDirectWeightGradTiling(s);
-    for (const shared of [undefined, 4, 8, 16].filter((n) => n === undefined || tiling.lanes % n === 0)) {
-      it(`direct weight gradient${shared ? `, loads shared by ${shared} lanes` : ''}: ${name(s, batch)}`, async () => {
+    for (const shared of sharing.filter((n) => n === undefined || tiling.lanes % n === 0)) {
+      it(`direct weight gradient, ${tiling.channels} channels${shared ? `, loads shared by ${shared} lanes` : ''}: ${name(s, batch)}`, async () => {
         const expected = evaluateOp(
           node('conv2d_grad_weight', s, [s.outChannels, s.inChannels, s.kernel, s.kernel]),
           [x, dy],
