@@ -30,9 +30,9 @@ const targetWorkgroups = 32;
 
 /**
  * Multiply-adds per image from which a 3x3 weight gradient takes 16 output channels per invocation
- * rather than 8. Sixteen ran W32's weight gradients about 20% faster on lavapipe (674 against 842 ms
- * of a 256x192 step's GPU time) but compile about 3× as long (the tiny model's training kernels: 295
- * against 195 s with an empty shader cache), so only convolutions whose run time repays that take
+ * rather than 8. Sixteen ran W32's weight gradients about 20% faster on lavapipe (a one-off comparison
+ * of `bench:train --profile` with both) but compile about 3× as long with an empty shader cache
+ * (measured once on the tiny model's training kernels), so only convolutions whose run time repays that take
  * them: every 3x3 of W32 (28M and more), none of the tiny model's (9.4M at most).
  */
 const sixteenChannelsFrom = 2 ** 24;
