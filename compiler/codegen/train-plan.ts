@@ -23,9 +23,11 @@ import {
 import {
   batchNormGammaGradKernel,
   batchStatsKernel,
+  channelReductionWorkgroups,
   channelSumKernel,
   mseLossKernel,
   partialSumKernel,
+  partialSumWorkgroups,
 } from './wgsl/train/channel-reductions.ts';
 import {
   chooseDirectWeightGradTiling,
@@ -371,7 +373,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             node,
             reduce,
             [bind(node.id), { kind: 'fixed', tensor: temporary }],
-            { kind: 'fixed', x: Math.ceil(elements / 256) },
+            partialSumWorkgroups(elements),
             [temporary],
             node.id,
           );
@@ -387,7 +389,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(batchStatsKernel(c, h * w, momentum), 'batch statistics', 'bn_stats'),
           [bind(node.id), bind(i0!), ...running.map(bind)],
-          { kind: 'fixed', x: c },
+          channelReductionWorkgroups(c),
           [i0!],
           partner ? [node.id, partner.id] : node.id,
         );
@@ -405,7 +407,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             'bn_train',
           ),
           [bind(out), ...node.inputs.map(bind)],
-          channelPlaneWorkgroups(c),
+          channelPlaneWorkgroups(c, h * w),
           node.inputs.slice(),
           out,
         );
@@ -476,7 +478,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(wgsl, partner ? 'bn_grad_gamma and channel_sum' : node.op, node.op),
           [bind(node.id), ...(partner ? [bind(partner.id)] : []), ...node.inputs.map(bind)],
-          { kind: 'fixed', x: c },
+          channelReductionWorkgroups(c),
           node.inputs.slice(),
           partner ? [node.id, partner.id] : node.id,
         );
@@ -494,7 +496,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             'bn_grad_input',
           ),
           [bind(node.id), ...reads.map(bind)],
-          channelPlaneWorkgroups(c),
+          channelPlaneWorkgroups(c, h * w),
           reads,
           node.id,
         );

@@ -4,7 +4,10 @@ import type { KernelBinding } from '../../compiler/codegen/wgsl/bindings.ts';
 import {
   batchNormGammaGradKernel,
   batchStatsKernel,
+  channelReductionWorkgroups,
   channelSumKernel,
+  partialSumKernel,
+  partialSumWorkgroups,
 } from '../../compiler/codegen/wgsl/train/channel-reductions.ts';
 import {
   batchNormInputGradKernel,
@@ -34,12 +37,20 @@ function node(op: Node['op'], shape: (number | 'N')[], attrs: Node['attrs'] = { 
 }
 const relu = (t: Tensor64) => Float64Array.from(t.data, (v) => Math.max(v, 0));
 
-// Planes under one workgroup of lanes and not a multiple of 8, exactly 64, and beyond 64.
+// Planes under one workgroup of lanes and not a multiple of 8, exactly 64, and beyond 64; planes of
+// 48 and 24 (HRNet's 8x6 and 4x6, not powers of two); channels over one reduction workgroup, in a
+// whole number of them and not (the last one then has lanes without a channel); values over one
+// per-value workgroup (64 · 64 vec4s, or values), as vec4s and not.
 const shapes: [number, number, number, number][] = [
   [2, 3, 3, 5],
   [1, 8, 4, 4],
   [3, 5, 8, 8],
   [2, 4, 9, 9],
+  [2, 40, 8, 6],
+  [1, 17, 4, 6],
+  [1, 130, 2, 3],
+  [2, 8, 32, 40],
+  [1, 3, 45, 45],
 ];
 
 describe('training channel kernels equal the float64 interpreter', () => {
@@ -51,8 +62,8 @@ describe('training channel kernels equal the float64 interpreter', () => {
     const gamma = randomTensor([c]);
     const beta = randomTensor([c]);
     const stats = rounded(evaluateOp(node('bn_stats', [2, c]), [x], batch));
-    const perChannel: [number, number, number] = [c, 1, 1];
-    const perPlane = workgroupCounts(channelPlaneWorkgroups(c), batch);
+    const perChannel = workgroupCounts(channelReductionWorkgroups(c), batch);
+    const perPlane = workgroupCounts(channelPlaneWorkgroups(c, plane), batch);
     const label = `${batch}x${c}x${h}x${w}`;
 
     it(`batch statistics: ${label}`, async () => {
@@ -191,6 +202,32 @@ describe('training channel kernels equal the float64 interpreter', () => {
         groups,
       );
       expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(0);
+    });
+  }
+});
+
+describe('the sum of split weight-gradient partials', () => {
+  // 4·9 values go as vec4s, 5·3 one by one; the sum is in slice order, as float32 rounds it.
+  for (const [elements, splits] of [
+    [36, 3],
+    [15, 2],
+    [260, 16],
+  ] as const) {
+    it(`${splits} slices of ${elements} values`, async () => {
+      const partial = f32(randomTensor([splits, elements]));
+      const expected = Array.from({ length: elements }, (_, i) => {
+        let sum = 0;
+        for (let s = 0; s < splits; s++) sum = Math.fround(sum + partial[s * elements + i]!);
+        return sum;
+      });
+      const actual = await runKernel(
+        partialSumKernel(elements, splits),
+        bindings(2),
+        [new Float32Array(elements), partial],
+        1,
+        workgroupCounts(partialSumWorkgroups(elements), 1),
+      );
+      expect(Array.from(actual)).toEqual(expected);
     });
   }
 });

@@ -1,14 +1,10 @@
+import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
 
 const generator = 'compiler/codegen/wgsl/train/channel-reductions.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
 
-/** Lanes per channel: 64, fewer for planes smaller than that (a multiple of 8, lavapipe's width). */
-export function channelLanes(plane: number): number {
-  return Math.min(64, 8 * Math.ceil(plane / 8));
-}
-
-/** A per-channel kernel's header, bindings, and the constants C, PLANE and LANES. */
+/** A per-channel kernel's header, bindings, and the constants C and PLANE. */
 export function channelKernelHeader(
   generatorFile: string,
   description: string,
@@ -21,15 +17,32 @@ export function channelKernelHeader(
 ${declareBindings(bindings)}
 
 const C: u32 = ${u32(channels)};
-const PLANE: u32 = ${u32(plane)};
-const LANES: u32 = ${u32(channelLanes(plane))};`;
+const PLANE: u32 = ${u32(plane)};`;
+}
+
+/** Lanes of a channel-reduction workgroup: reductionChannels channels × segments of the plane. */
+const reductionLanes = 64;
+
+/**
+ * Channels per channel-reduction workgroup: 8 to 32, a quarter of the channels, so there are at least
+ * 4 workgroups (2 per core of a 2-core CPU adapter) wherever a layer has 32 channels or more.
+ */
+export function reductionChannels(channels: number): number {
+  return Math.min(32, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, channels / 4)))));
+}
+
+/** Workgroups of a channel-reduction kernel (bn_stats, channel_sum, bn_grad_gamma). */
+export function channelReductionWorkgroups(channels: number): WorkgroupCounts {
+  return { kind: 'fixed', x: Math.ceil(channels / reductionChannels(channels)) };
 }
 
 /**
- * One workgroup per channel: its lanes walk each image's plane of the channel (adjacent lanes,
- * adjacent values), then a tree sum in workgroup memory. The order is fixed by the lane index, so
- * results are bit-identical every run. Per-channel values are read before any loop, where a CPU
- * adapter loads them once for the workgroup rather than per lane.
+ * A workgroup takes G adjacent channels and cuts each image's plane into 64 / G contiguous
+ * segments: lane (segment s, channel g) sums its segment of every image in order, then the segment
+ * sums are added in segment order by one lane per channel. One barrier per sum, no tree: on a CPU
+ * adapter a barrier switches every SIMD group of the workgroup, and a 64-lane tree takes eight of
+ * them (it also needs a power-of-two lane count). The order is fixed by the layout, so results are
+ * bit-identical every run. Per-channel values are read before any loop.
  */
 function channelKernel(
   description: string,
@@ -38,40 +51,51 @@ function channelKernel(
   plane: number,
   body: string,
 ): string {
-  const lanes = channelLanes(plane);
+  const group = reductionChannels(channels);
+  const segments = reductionLanes / group;
   return `${channelKernelHeader(generator, description, bindings, channels, plane)}
+const G: u32 = ${u32(group)};
+const SEGMENTS: u32 = ${u32(segments)};
+const SEGMENT: u32 = ${u32(Math.ceil(plane / segments))};
 
-var<workgroup> partial: array<f32, ${lanes}>;
+var<workgroup> partial: array<f32, ${reductionLanes}>;
+var<workgroup> totals: array<f32, ${group}>;
 
-/** The workgroup's sum of every lane's value (all lanes get it). */
-fn workgroupSum(lid: u32, value: f32) -> f32 {
+/** The sum over segments of each lane's value, for the lane's channel (every lane gets it). */
+fn channelSum(lid: u32, value: f32) -> f32 {
   partial[lid] = value;
   workgroupBarrier();
-  for (var step = LANES / 2u; step > 0u; step = step >> 1u) {
-    if (lid < step) {
-      partial[lid] = partial[lid] + partial[lid + step];
+  if (lid < G) {
+    var total = 0.0;
+    for (var s = 0u; s < SEGMENTS; s = s + 1u) {
+      total = total + partial[s * G + lid];
     }
-    workgroupBarrier();
+    totals[lid] = total;
   }
-  let total = partial[0];
+  workgroupBarrier();
+  let total = totals[lid % G];
   workgroupBarrier();
   return total;
 }
 
-@compute @workgroup_size(${lanes})
+@compute @workgroup_size(${reductionLanes})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = group.x;
+  let channel = group.x * G + lid % G;
+  let writes = channel < C && lid < G;
+  let c = min(channel, C - 1u);
+  let first = (lid / G) * SEGMENT;
+  let last = min(first + SEGMENT, PLANE);
   let count = params.batch * PLANE;
 ${body}
 }
 `;
 }
 
-/** Runs `statements` with k = the index of each of this lane's values of channel c. */
+/** Runs \`statements\` with k = the index of each of this lane's values of channel c. */
 function forEachValue(statements: string): string {
   return `  for (var n = 0u; n < params.batch; n = n + 1u) {
     let base = (n * C + c) * PLANE;
-    for (var p = lid; p < PLANE; p = p + LANES) {
+    for (var p = first; p < last; p = p + 1u) {
       let k = base + p;
 ${statements}
     }
@@ -93,12 +117,12 @@ export function batchStatsKernel(channels: number, plane: number, runningMomentu
     plane,
     `  var sum = 0.0;
 ${forEachValue('      sum = sum + x[k];')}
-  let mean = workgroupSum(lid, sum) / f32(count);
+  let mean = channelSum(lid, sum) / f32(count);
   var squares = 0.0;
 ${forEachValue(`      let d = x[k] - mean;
       squares = squares + d * d;`)}
-  let variance = workgroupSum(lid, squares) / f32(count);
-  if (lid == 0u) {
+  let variance = channelSum(lid, squares) / f32(count);
+  if (writes) {
     stats[c] = mean;
     stats[C + c] = variance;${
       m === undefined
@@ -124,8 +148,8 @@ export function channelSumKernel(channels: number, plane: number, masked = false
     plane,
     `  var sum = 0.0;
 ${forEachValue(`      sum = sum + ${gradientAt(masked)};`)}
-  let total = workgroupSum(lid, sum);
-  if (lid == 0u) {
+  let total = channelSum(lid, sum);
+  if (writes) {
     out[c] = total;
   }`,
   );
@@ -165,8 +189,8 @@ ${forEachValue(
       sumBeta = sumBeta + g;`
     : `      sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`,
 )}
-  let total = workgroupSum(lid, sum);${withBeta ? '\n  let totalBeta = workgroupSum(lid, sumBeta);' : ''}
-  if (lid == 0u) {
+  let total = channelSum(lid, sum);${withBeta ? '\n  let totalBeta = channelSum(lid, sumBeta);' : ''}
+  if (writes) {
     out[c] = total;${withBeta ? '\n    outBeta[c] = totalBeta;' : ''}
   }`,
   );
@@ -211,25 +235,39 @@ ${useAllBindings([rw('loss'), rw('output'), rw('targetHeatmaps'), rw('weight')])
 `;
 }
 
+/** Values per lane of partial_sum: a vec4 where the count allows (4× fewer loads on a CPU adapter). */
+const partialSumWidth = (elements: number) => (elements % 4 === 0 ? 4 : 1);
+
+/** Workgroups of partialSumKernel: one lane per value, or per 4 values. */
+export function partialSumWorkgroups(elements: number): WorkgroupCounts {
+  return { kind: 'fixed', x: Math.ceil(elements / partialSumWidth(elements) / 64) };
+}
+
 /** Sums the split weight-gradient partials in slice order: dw[i] = Σ_s partial[s][i]. */
 export function partialSumKernel(elements: number, splits: number): string {
+  const width = partialSumWidth(elements);
+  const element = width === 4 ? 'vec4<f32>' : 'f32';
+  const bindings: KernelBinding[] = [
+    { name: 'dw', access: 'read_write', element },
+    { name: 'partial', access: 'read_write', element },
+  ];
   return `${generatorHeader(generator, `sum of ${splits} partial weight gradients of ${elements} values`)}
 
-${declareBindings([rw('dw'), rw('partial')])}
+${declareBindings(bindings)}
 
-const ELEMENTS: u32 = ${u32(elements)};
+const COUNT: u32 = ${u32(elements / width)};
 const SPLITS: u32 = ${u32(splits)};
 
-@compute @workgroup_size(256)
+@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-${useAllBindings([rw('dw'), rw('partial')])}
+${useAllBindings(bindings)}
   let i = gid.x;
-  if (i >= ELEMENTS) {
+  if (i >= COUNT) {
     return;
   }
-  var sum = 0.0;
-  for (var s = 0u; s < SPLITS; s = s + 1u) {
-    sum = sum + partial[s * ELEMENTS + i];
+  var sum = partial[i];
+  for (var s = 1u; s < SPLITS; s = s + 1u) {
+    sum = sum + partial[s * COUNT + i];
   }
   dw[i] = sum;
 }
