@@ -75,9 +75,9 @@ export function tuningArgument(argv: readonly string[]): TuningFile | undefined 
 
 /**
  * Median milliseconds of `repeats` runs, after warming up until a run is no longer 3% faster than the
- * one before (at most 12 runs): a `sleep` wait learns the submission's length from the runs before
- * it and descends toward the real one over a few runs (see ResultWait), so a fixed warm-up would time
- * that descent rather than the GPU. `after` sees each timed run (e.g. to read the host time it took).
+ * one before (at most 12 runs): the first runs of a process also create pipelines, bind groups and
+ * buffers, and JIT-compile the host code, so a fixed warm-up could time some of that rather than the GPU.
+ * `after` sees each timed run (e.g. to read the host time it took).
  */
 export async function timeSettled(
   run: () => Promise<unknown>,

@@ -1,7 +1,7 @@
 /**
  * bench/forward: whole-forward and per-kernel times for the tiny model, W32 256x192 and W32 256x256 at
  * batch 1 and 8 on the available adapter, with achieved GFLOP/s, waiting for results both ways the
- * runtime can (awaiting mapAsync at once, or sleeping first), the dispatches per forward and the host
+ * runtime can (awaiting mapAsync at once, or sleeping between checks), the dispatches per forward and the host
  * time spent recording and submitting them. Kernels are chosen as `hrnet forward` chooses them on this
  * adapter, or by a tuning file: npm run bench:forward [-- --quick] [-- --tuning OUT/<exp>/tuning.json]
  */

@@ -12,7 +12,7 @@ import { timeSettled } from './compiled-forward.ts';
 export interface TrainStepTiming {
   readonly experiment: string;
   readonly batch: number;
-  /** Median of 3 steps, waiting for results by awaiting mapAsync at once, or sleeping first. */
+  /** Median of 3 steps, waiting for results by awaiting mapAsync at once, or sleeping between checks. */
   readonly msMap: number;
   readonly msSleep: number;
   /** Multiply-accumulates of one forward per image (a step is about 3 forwards). */
@@ -67,8 +67,7 @@ export async function timeTrainSteps(
       targetWeight: new Float32Array(weight! * batch).fill(1),
     };
     await runner.step(data, 0.001); // warm-up: compilation and allocation
-    // Settled, as bench:forward times the forward: a sleep wait learns a step's length over a few
-    // steps (from the polled ones before it, which take up to 1.8× as long on 2 cores).
+    // Settled, as bench:forward times the forward (see timeSettled).
     const settled = (wait: WaitMode) => timeSettled(() => runner.step(data, 0.001, {}, wait));
     const msMap = await settled('map');
     const msSleep = await settled('sleep');

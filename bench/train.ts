@@ -1,7 +1,7 @@
 /**
  * bench/train: time per training step (forward in training mode, loss, backward, Adam) and images/s
  * for the tiny model and W32 256x192 at a few batch sizes on the available adapter, with the planned
- * peak GPU memory, waiting both ways (mapAsync at once, or sleeping first; img/s and GFLOP/s are for
+ * peak GPU memory, waiting both ways (mapAsync at once, or sleeping between checks; img/s and GFLOP/s are for
  * sleeping, the runtime's default). Run:
  *   npm run bench:train [-- --quick] [-- --profile] [-- --experiment FILE [--batch B]]
  * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch);

@@ -1,7 +1,7 @@
 import type { Binding, Dispatch } from '../program.ts';
 import { workgroupCounts } from '../workgroups.ts';
 import type { GpuContext } from './adapter.ts';
-import { ResultWait, type WaitMode } from './result-wait.ts';
+import { mapRead, type WaitMode } from './result-wait.ts';
 import { timePassesSettled } from './timed-passes.ts';
 
 /**
@@ -26,8 +26,8 @@ export interface ReadRegion {
 
 /** Regions copied into one staging buffer by an encoder, read once its submission is done. */
 export interface StagedRead {
-  /** Waits for the submission (see ResultWait) and returns each region's values by name. */
-  read(wait: WaitMode, sizeKey: number, what: string): Promise<Map<string, Float32Array>>;
+  /** Waits for the submission (see mapRead) and returns each region's values by name. */
+  read(wait: WaitMode, what: string): Promise<Map<string, Float32Array>>;
 }
 
 /**
@@ -40,7 +40,6 @@ export class DispatchExecutor {
   private arena: GPUBuffer | undefined;
   private arenaImages = 0;
   private readonly uniform: GPUBuffer;
-  private readonly resultWait = new ResultWait();
   /** Per dispatch list, per batch size: per dispatch, one bind group per run (weight window). */
   private readonly groups = new Map<readonly Dispatch[], Map<number, GPUBindGroup[][]>>();
 
@@ -120,9 +119,9 @@ export class DispatchExecutor {
       return { ...region, start };
     });
     return {
-      read: async (wait, sizeKey, what) => {
+      read: async (wait, what) => {
         try {
-          await this.resultWait.mapRead(device, staging, wait, sizeKey, what);
+          await mapRead(device, staging, wait, what);
           const mapped = staging.getMappedRange();
           const values = new Map(
             placed.map((r) => [r.name, new Float32Array(mapped.slice(r.start, r.start + r.bytes))] as const),

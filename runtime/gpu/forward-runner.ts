@@ -128,7 +128,7 @@ export class ForwardRunner {
 
   /**
    * Runs `batch` images (NCHW float32, per-image shape program.input.shape) and returns the output.
-   * `wait` chooses how to wait for the GPU (see ResultWait).
+   * `wait` chooses how to wait for the GPU (see mapRead).
    */
   async run(input: Float32Array, batch: number, wait: WaitMode = 'sleep'): Promise<Float32Array> {
     const inputPerImage = this.program.input.shape.reduce((n, d) => n * d, 1);
@@ -170,7 +170,7 @@ export class ForwardRunner {
     ]);
     device.queue.submit([encoder.finish()]);
     this.lastHostMs += performance.now() - hostStarted;
-    return (await staged.read(wait, chunk, `a forward pass of ${chunk} images`)).get('output')!;
+    return (await staged.read(wait, `a forward pass of ${chunk} images`)).get('output')!;
   }
 
   private tensor(id: number) {

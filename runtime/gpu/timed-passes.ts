@@ -1,18 +1,17 @@
-import { ResultWait, readMapped } from './result-wait.ts';
+import { readMapped } from './result-wait.ts';
 
 /**
  * Records `count` compute passes in one submission, each bracketed by GPU timestamps, and returns
  * each pass's milliseconds. `encode` fills pass i (pipeline, bind group, dispatch); the pass is ended
- * here. Needs the device's `timestamp-query` feature. With `wait`, the result is awaited by sleeping
- * first (see ResultWait): awaiting mapAsync at once keeps the JS thread polling, which on a software
- * adapter takes a core from the kernels being timed (they measured 1.6× slower on 2 cores).
+ * here. Needs the device's `timestamp-query` feature. The result is awaited with a `sleep` wait (see
+ * mapRead): awaiting mapAsync at once keeps the JS thread polling, which on a software adapter takes
+ * a core from the kernels being timed (they measured 1.6× slower on 2 cores).
  */
-export async function timePasses(
+async function timePasses(
   device: GPUDevice,
   count: number,
   encode: (pass: GPUComputePassEncoder, i: number) => void,
   what: string,
-  wait?: ResultWait,
 ): Promise<number[]> {
   // WebGPU caps a query set at 4096 queries: 2048 passes per set, all in one submission.
   const perSet = 2048;
@@ -42,14 +41,7 @@ export async function timePasses(
       encoder.resolveQuerySet(querySet, 0, querySet.count, resolved, 16 * k * perSet);
     encoder.copyBufferToBuffer(resolved, 0, readback, 0, 16 * count);
     device.queue.submit([encoder.finish()]);
-    let data: ArrayBuffer;
-    if (wait) {
-      await wait.mapRead(device, readback, 'sleep', count, what);
-      data = readback.getMappedRange().slice(0);
-      readback.unmap();
-    } else {
-      data = await readMapped(device, readback, what);
-    }
+    const data = await readMapped(device, readback, what);
     const stamps = new BigUint64Array(data);
     return Array.from({ length: count }, (_, i) => Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
   } finally {
@@ -60,9 +52,8 @@ export async function timePasses(
 }
 
 /**
- * timePasses repeated until the total stops falling by 3% (at most 4 runs), each awaited by sleeping
- * for most of the shortest time seen: the first run polls (no time is known yet), the later ones leave
- * the cores to the adapter. Returns the run with the smallest total.
+ * timePasses repeated until the total stops falling by 3% (3 to 4 runs; a machine's noise is mostly
+ * slowdowns), returning the run with the smallest total.
  */
 export async function timePassesSettled(
   device: GPUDevice,
@@ -70,11 +61,10 @@ export async function timePassesSettled(
   encode: (pass: GPUComputePassEncoder, i: number) => void,
   what: string,
 ): Promise<number[]> {
-  const wait = new ResultWait();
   const total = (times: readonly number[]) => times.reduce((a, b) => a + b, 0);
-  let best = await timePasses(device, count, encode, what, wait);
+  let best = await timePasses(device, count, encode, what);
   for (let run = 1; run < 4; run++) {
-    const times = await timePasses(device, count, encode, what, wait);
+    const times = await timePasses(device, count, encode, what);
     const improved = total(times) < total(best) * 0.97;
     if (total(times) < total(best)) best = times;
     if (!improved && run >= 2) break;

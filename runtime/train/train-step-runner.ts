@@ -349,7 +349,7 @@ export class TrainStepRunner {
     const staged = this.executor.stage(encoder, regions);
     this.executor.recordAll(encoder, this.optimizerDispatches, count);
     device.queue.submit([encoder.finish()]);
-    const result = await staged.read(wait, count, `a training step of ${count} images`);
+    const result = await staged.read(wait, `a training step of ${count} images`);
     return {
       loss: result.get('loss')![0]!,
       ...(result.has('heatmaps') ? { heatmaps: result.get('heatmaps')! } : {}),

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { openGpu } from '../../runtime/gpu/adapter.ts';
 import { GpuDeviceLostError, GpuTimeoutError, withinDeadline } from '../../runtime/gpu/gpu-deadline.ts';
 import { createPipelines, kernelBindings } from '../../runtime/gpu/pipelines.ts';
-import { ResultWait } from '../../runtime/gpu/result-wait.ts';
+import { mapRead } from '../../runtime/gpu/result-wait.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -20,6 +21,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   out[gid.x] = x[gid.x] + f32(${variant});
 }
 `;
+}
+
+/** One dispatch of `pipeline` on `buffers` (bindings 0, 1, …), then `result`'s first 16 bytes into `readback`. */
+function oneDispatch(
+  device: GPUDevice,
+  pipeline: GPUComputePipeline,
+  buffers: GPUBuffer[],
+  groups: number,
+  result: GPUBuffer,
+  readback: GPUBuffer,
+): GPUCommandBuffer {
+  const encoder = device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  pass.setPipeline(pipeline);
+  pass.setBindGroup(
+    0,
+    device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    }),
+  );
+  pass.dispatchWorkgroups(groups);
+  pass.end();
+  encoder.copyBufferToBuffer(result, 0, readback, 0, 16);
+  return encoder.finish();
 }
 
 /** A stand-in read-back buffer whose map resolves after `ms`. */
@@ -45,30 +71,70 @@ describe('GPU waits are bounded', () => {
     await expect(pending).rejects.toThrow(/^the GPU device was lost \(destroyed/);
   });
 
-  it('sleep waits use the shortest time seen: one slow first submission does not slow the rest', async () => {
+  it('a sleep wait whose map never settles fails at its deadline too', async () => {
     const { device } = await testGpu();
-    const wait = new ResultWait();
-    await wait.mapRead(device, mapsAfter(400), 'map', 8, 'a slow first step');
-    expect(wait.sleepMs(8)).toBeGreaterThan(300);
-    await wait.mapRead(device, mapsAfter(20), 'map', 8, 'a normal step');
-    expect(wait.sleepMs(8)).toBeLessThan(100);
-    expect(wait.sleepMs(16)).toBe(0);
+    const never = { mapAsync: () => new Promise(() => {}) } as unknown as GPUBuffer;
+    process.env.HRNETC_GPU_TIMEOUT = '0.05';
+    try {
+      await expect(mapRead(device, never, 'sleep', 'a stuck step')).rejects.toBeInstanceOf(GpuTimeoutError);
+    } finally {
+      delete process.env.HRNETC_GPU_TIMEOUT;
+    }
   });
+});
 
-  it('a sleep that finds the result there makes the next one a fifth shorter, once', async () => {
+/** CPU milliseconds the calling (JS) thread has used: utime + stime of /proc/thread-self/stat. */
+function threadCpuMs(): number {
+  const fields = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+describe('sleep waits', () => {
+  it('end soon after a short map, without polling through a long one', async () => {
     const { device } = await testGpu();
-    const wait = new ResultWait();
-    await wait.mapRead(device, mapsAfter(300), 'map', 1, 'a first step');
-    const first = wait.sleepMs(1);
-    // Done while asleep (the map resolves at once): the next sleep probes a fifth shorter.
-    const mapsAtOnce = { mapAsync: () => Promise.resolve() } as unknown as GPUBuffer;
-    await wait.mapRead(device, mapsAtOnce, 'sleep', 1, 'a shorter step');
-    expect(wait.sleepMs(1)).toBe(first * 0.8);
-    // The probe woke too early and waited: the probe is gone, and the sleep is 90% of the shortest
-    // time measured again (the shorter step's, so at most the first sleep).
-    await wait.mapRead(device, mapsAfter(150), 'sleep', 1, 'a step as long as the first');
-    expect(wait.sleepMs(1)).toBeGreaterThan(first * 0.8);
-    expect(wait.sleepMs(1)).toBeLessThanOrEqual(first);
+    let started = performance.now();
+    await mapRead(device, mapsAfter(0), 'sleep', 'a tiny step');
+    expect(performance.now() - started).toBeLessThan(15);
+    started = performance.now();
+    await mapRead(device, mapsAfter(30), 'sleep', 'a short step');
+    expect(performance.now() - started).toBeLessThan(45);
+    // Work the adapter really does: a kernel of about a second on lavapipe. The JS thread, which
+    // polls through a map awaited at once, sleeps through most of this one.
+    const kernel = `@group(0) @binding(0) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  var s = 0.0;
+  for (var i = 0u; i < 40000u; i = i + 1u) { s = s + sin(f32(i + gid.x)); }
+  out[gid.x] = s;
+}`;
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: kernel }), entryPoint: 'main' },
+    });
+    const out = device.createBuffer({
+      size: 4 * 64 * 512,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const readback = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const cpu = threadCpuMs();
+    started = performance.now();
+    device.queue.submit([oneDispatch(device, pipeline, [out], 512, out, readback)]);
+    await mapRead(device, readback, 'sleep', 'a long kernel');
+    const waited = performance.now() - started;
+    const used = threadCpuMs() - cpu;
+    const values = new Float32Array(readback.getMappedRange());
+    expect(values[0]).toBeCloseTo(
+      Array.from({ length: 40000 }, (_, i) => Math.sin(i)).reduce((a, b) => a + b, 0),
+      0,
+    );
+    readback.unmap();
+    expect(waited).toBeGreaterThan(200);
+    expect(used).toBeLessThan(waited * 0.2);
+    out.destroy();
+    readback.destroy();
   });
 });
 
@@ -119,20 +185,7 @@ describe('kernel preparation', () => {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const pipeline = pipelines.get('index7')!;
-    const encoder = device.createCommandEncoder();
-    const pass = encoder.beginComputePass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(
-      0,
-      device.createBindGroup({
-        layout: pipeline.getBindGroupLayout(0),
-        entries: [uniform, out, x].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      }),
-    );
-    pass.dispatchWorkgroups(1);
-    pass.end();
-    encoder.copyBufferToBuffer(out, 0, readback, 0, 16);
-    device.queue.submit([encoder.finish()]);
+    device.queue.submit([oneDispatch(device, pipeline, [uniform, out, x], 1, out, readback)]);
     await withinDeadline(device, readback.mapAsync(GPUMapMode.READ), 'the test kernel');
     expect([...new Float32Array(readback.getMappedRange())]).toEqual([8, 9, 10, 11]);
   });
