@@ -40,10 +40,11 @@ import {
   convForwardSpec,
   convGradInputSpec,
   convGradWeightSpec,
+  inputGradientConv,
   strideClasses,
 } from './wgsl/train/conv-train.ts';
 import { type GemmSpec, gemmTiling, generateGemmKernel } from './wgsl/train/gemm.ts';
-import { adamKernel, hyperCount, sgdKernel } from './wgsl/train/optimizer.ts';
+import { adamKernel, hyperCount, optimizerWorkgroups, sgdKernel } from './wgsl/train/optimizer.ts';
 import {
   batchNormInputGradKernel,
   batchNormRunningKernel,
@@ -310,19 +311,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       }
       case 'conv2d_grad_input': {
         const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
-        // At stride 1 the input gradient is a convolution of the output gradient with the flipped,
-        // transposed weight, padded by k − 1 − pad.
-        const transposed: ConvShape = {
-          ...s,
-          inChannels: s.outChannels,
-          height: s.outHeight,
-          width: s.outWidth,
-          outChannels: s.inChannels,
-          outHeight: s.height,
-          outWidth: s.width,
-          pad: s.kernel - 1 - s.pad,
-        };
-        const direct = s.stride === 1 ? directTrainConv(transposed, false, 'flipped-transposed') : undefined;
+        const direct = directTrainConv(inputGradientConv(s), false, 'flipped-transposed');
         if (direct) {
           push(
             node,
@@ -397,18 +386,23 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       }
       case 'bn_train': {
         const [, c, h, w] = shapeOf(node.id) as [number, number, number, number];
-        // With the ReLU that is its only reader, it stores the ReLU's value instead of its own.
-        const out = partner?.id ?? node.id;
+        // With the add that is its only reader (and that add's ReLU), or with the ReLU that is its
+        // only reader, it stores the last of them instead of its own value.
+        const add = partner?.op === 'add' ? partner : undefined;
+        const relu = add ? fused.get(add.id) : partner;
+        const other = add?.inputs.find((id) => id !== node.id);
+        const out = relu?.id ?? add?.id ?? node.id;
+        const reads = [...node.inputs, ...(other === undefined ? [] : [other])];
         push(
           node,
           addKernel(
-            batchNormTrainKernel(c, h * w, a.eps, partner !== undefined),
-            `training batch norm${partner ? ' and ReLU' : ''}`,
+            batchNormTrainKernel(c, h * w, a.eps, relu !== undefined, other !== undefined),
+            `training batch norm${add ? ', add' : ''}${relu ? ' and ReLU' : ''}`,
             'bn_train',
           ),
-          [bind(out), ...node.inputs.map(bind)],
+          [bind(out), ...reads.map(bind)],
           channelPlaneWorkgroups(c, h * w),
-          node.inputs.slice(),
+          reads,
           out,
         );
         break;
@@ -517,6 +511,20 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       case 'relu':
       case 'add':
       case 'upsample_nearest': {
+        if (partner?.op === 'relu_grad') {
+          // The sum of two gradients whose only reader is a ReLU's gradient: both in one launch.
+          const y = partner.inputs[1]!;
+          const perImage = elementsPerItem(node.type);
+          push(
+            node,
+            addKernel(reluGradKernel(perImage, true), 'add and ReLU gradient', 'relu_grad'),
+            [bind(partner.id), bind(i0!), bind(i1!), bind(y)],
+            grid(reluGradIterations(perImage)),
+            [i0!, i1!, y],
+            partner.id,
+          );
+          break;
+        }
         if (!isBatched(node.id))
           throw new Error(
             `a training graph's ${node.op} of batch-independent values is not supported (${node.module})`,
@@ -587,10 +595,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
 
   const adamName = addKernel(adamKernel(parameters.bytes / 4), 'Adam', 'adam');
   const sgdName = addKernel(sgdKernel(parameters.bytes / 4), 'SGD', 'sgd');
-  const optimizerGroups: WorkgroupCounts = {
-    kind: 'fixed',
-    x: Math.min(Math.ceil(parameters.bytes / 4 / 256), 4096),
-  };
+  const optimizerGroups = optimizerWorkgroups(parameters.bytes / 4);
   const whole = (slot: 'expAvg' | 'expAvgSq' | 'momentumBuffer' | 'hyper'): Binding => ({
     kind: 'optimizer',
     slot,
@@ -689,9 +694,12 @@ function convShape(input: number[], output: number[], a: TrainAttrs): ConvShape 
  * Nodes whose launch also computes a neighbour, and that neighbour: bn_stats and the bn_running that
  * reads its statistics (the running update is a few values per channel); bn_train or add and the
  * ReLU that is its only reader (the value before the ReLU is then never stored, one pass over the
- * activation less); bn_grad_gamma and the channel_sum (β gradient) of the same output gradient and
- * mask, later in the schedule (one read of the gradient for both sums). Each fusion computes the
- * same values in the same order as the separate launches.
+ * activation less); bn_train and the add (a residual or fuse-layer sum) that is its only reader,
+ * when the add's other term comes earlier in the schedule (that add's own ReLU then rides along
+ * too); an add of two gradients and the ReLU gradient that is its only reader; bn_grad_gamma and
+ * the channel_sum (β gradient) of the same output gradient and mask, later in the schedule (one
+ * read of the gradient for both sums). Each fusion computes the same values in the same order as
+ * the separate launches (a sum of two terms is the same in either order).
  */
 function fusedWith(
   nodes: readonly Node[],
@@ -709,7 +717,15 @@ function fusedWith(
       );
     } else if (node.op === 'bn_train' || node.op === 'add') {
       const only = readers(node.id);
-      partner = only.length === 1 && only[0]!.op === 'relu' ? only[0] : undefined;
+      const reader = only.length === 1 ? only[0]! : undefined;
+      if (reader?.op === 'relu') partner = reader;
+      else if (node.op === 'bn_train' && reader?.op === 'add') {
+        const [first, second] = reader.inputs;
+        const other = first === node.id ? second! : first!;
+        if (first !== second && other < node.id) partner = reader;
+      } else if (node.op === 'add' && reader?.op === 'relu_grad' && reader.inputs[0] === node.id) {
+        if (reader.inputs[1]! < node.id) partner = reader;
+      }
     } else if (node.op === 'bn_grad_gamma') {
       const mask = node.inputs[3];
       partner = readers(node.inputs[0]!).find(

@@ -110,6 +110,24 @@ describe('training channel kernels equal the float64 interpreter', () => {
       expect(relativeError(actual, relu(expected))).toBeLessThanOrEqual(1e-6);
     });
 
+    // The planner's fusion with the add that is the BN's only reader (and that add's ReLU).
+    for (const relu of [false, true]) {
+      it(`training batch norm, add${relu ? ' and ReLU' : ''}: ${label}`, async () => {
+        const normalized = evaluateOp(node('bn_train', ['N', c, h, w]), [x, stats, gamma, beta], batch);
+        const sum = evaluateOp(node('add', ['N', c, h, w]), [normalized, dy], batch);
+        const actual = await runKernel(
+          batchNormTrainKernel(c, plane, eps, relu, true),
+          bindings(6),
+          [new Float32Array(x.data.length), f32(x), f32(stats), f32(gamma), f32(beta), f32(dy)],
+          batch,
+          perPlane,
+        );
+        expect(
+          relativeError(actual, relu ? Float64Array.from(sum.data, (v) => Math.max(v, 0)) : sum.data),
+        ).toBeLessThanOrEqual(1e-6);
+      });
+    }
+
     it(`training batch norm: ${label}`, async () => {
       const expected = evaluateOp(node('bn_train', ['N', c, h, w]), [x, stats, gamma, beta], batch);
       const actual = await runKernel(
@@ -183,23 +201,37 @@ describe('training channel kernels equal the float64 interpreter', () => {
     }
 
     // 3x5 planes of 3 channels: values not in fours (scalar loop); the others as vec4s.
+    const reluGradGroups = workgroupCounts(
+      {
+        kind: 'grid-stride',
+        elementsPerImage: reluGradIterations(c * plane),
+        threads: 256,
+        maxGroups: pointwiseMaxGroups,
+      },
+      batch,
+    );
     it(`ReLU gradient: ${label}`, async () => {
       const expected = evaluateOp(node('relu_grad', ['N', c, h, w]), [dy, mask], batch);
-      const groups = workgroupCounts(
-        {
-          kind: 'grid-stride',
-          elementsPerImage: reluGradIterations(c * plane),
-          threads: 256,
-          maxGroups: pointwiseMaxGroups,
-        },
-        batch,
-      );
       const actual = await runKernel(
         reluGradKernel(c * plane),
         bindings(3),
         [new Float32Array(dy.data.length), f32(dy), f32(mask)],
         batch,
-        groups,
+        reluGradGroups,
+      );
+      expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(0);
+    });
+
+    // The planner's fusion with the add of two gradients that only this ReLU gradient reads.
+    it(`sum of two gradients and ReLU gradient: ${label}`, async () => {
+      const sum = evaluateOp(node('add', ['N', c, h, w]), [dy, x], batch);
+      const expected = evaluateOp(node('relu_grad', ['N', c, h, w]), [rounded(sum), mask], batch);
+      const actual = await runKernel(
+        reluGradKernel(c * plane, true),
+        bindings(4),
+        [new Float32Array(dy.data.length), f32(dy), f32(x), f32(mask)],
+        batch,
+        reluGradGroups,
       );
       expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(0);
     });

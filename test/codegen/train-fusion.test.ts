@@ -19,6 +19,23 @@ describe('the training planner fuses neighbours (no device)', () => {
     expect(kernelOf('bn_stats')).toHaveLength(count('bn_running'));
     // Each BN's β gradient (a channel_sum of the same gradient) rides with its γ gradient.
     expect(launched('channel_sum')).toBe(count('channel_sum') - count('bn_grad_gamma'));
+    // Sums of two gradients that only a ReLU gradient reads ride with it; residual and fuse-layer sums
+    // whose other term is ready ride with the BN before them (and take that sum's ReLU along).
+    const readers = (id: number) => graph.nodes.filter((n) => n.inputs.includes(id));
+    const launchedNodes = new Set(program.launches.map((l) => l.node));
+    const gradientSums = graph.nodes.filter(
+      (n) => n.op === 'add' && readers(n.id).length === 1 && readers(n.id)[0]!.op === 'relu_grad',
+    );
+    expect(gradientSums.length).toBeGreaterThan(0);
+    for (const sum of gradientSums) {
+      const own = program.launches.filter((l) => l.node === sum.id);
+      expect(own.map((l) => l.kernel.replace(/_[0-9a-f]{8}$/, ''))).toEqual(['relu_grad']);
+      expect(launchedNodes.has(readers(sum.id)[0]!.id)).toBe(false);
+    }
+    const description = (name: string) => program.kernels.find((k) => k.name === name)!.description;
+    const withSums = kernelOf('bn_train').filter((l) => description(l.kernel).includes(', add'));
+    expect(withSums.length).toBeGreaterThan(0);
+    expect(launched('add')).toBe(count('add') - withSums.length);
     // A fused launch writes the ReLU's value: every value a later launch binds is still written.
     const bound = new Set(program.launches.flatMap((l) => l.bindings.slice(1)).map((b) => JSON.stringify(b)));
     const written = new Set(program.launches.map((l) => JSON.stringify(l.bindings[0])));

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
+import { usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
+import {
+  chooseDirectTiling,
+  directConvBindings,
+  directConvWorkgroups,
+  directTilings,
+  generateDirectConvKernel,
+  sharesWeightLoads,
+} from '../../compiler/codegen/wgsl/conv-direct.ts';
+import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
 import {
   chooseDirectWeightGradTiling,
   directWeightGradBindings,
@@ -11,6 +21,7 @@ import {
   convForwardSpec,
   convGradInputSpec,
   convGradWeightSpec,
+  inputGradientConv,
   strideClasses,
   weightGradientSplits,
 } from '../../compiler/codegen/wgsl/train/conv-train.ts';
@@ -18,6 +29,7 @@ import { type GemmSpec, gemmTiling, generateGemmKernel } from '../../compiler/co
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import type { Dim } from '../../compiler/ir/tensor-type.ts';
+import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { randomSource } from '../helpers/random.ts';
 import { runKernel } from '../helpers/run-kernel.ts';
 
@@ -74,6 +86,16 @@ const run = (spec: GemmSpec, data: Float32Array[], batch: number, columns: numbe
   runKernel(generateGemmKernel(spec, 'test'), spec.bindings, data, batch, groups(spec, columns, rows));
 
 const f32 = (t: Tensor64) => Float32Array.from(t.data);
+/** A plain direct convolution (no bias, terms or ReLU) of a shape, as the training planner makes. */
+const directSpec = (s: ConvShape & { inputDilation?: number }): ConvKernelSpec => ({
+  kind: 'conv',
+  ...s,
+  inputScale: 1,
+  hasBias: false,
+  termScales: [],
+  selfIndex: 0,
+  relu: false,
+});
 const name = (s: ConvShape, batch: number) =>
   `${s.kernel}x${s.kernel}/${s.stride} pad ${s.pad}, ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}, batch ${batch}`;
 
@@ -232,6 +254,47 @@ describe('training conv kernels equal the float64 interpreter (relative error �
           for (let i = 0; i < elements; i++) summed[i]! += partial[split * elements + i]!;
         expect(relativeError(summed, expected.data)).toBeLessThanOrEqual(1e-5);
       });
+    }
+  }
+
+  // The strided convolutions' input gradients by the direct kernel, its input dilated, with the
+  // tiling the planner chooses, and with weight loads shared by 8 lanes where the kernel can; one
+  // shape with every tiling (blocks of 16, 12 and 8 pixels; each compiles for seconds on lavapipe).
+  const dilatedCases = [
+    ...cases.filter(({ s }) => s.stride > 1).map((c) => ({ ...c, everyTiling: false })),
+    {
+      s: { ...stride1, height: 13, width: 26, outHeight: 7, outWidth: 13, stride: 2 },
+      batch: 2,
+      everyTiling: true,
+    },
+  ].filter(({ s }) => usesDirectConv(directSpec(inputGradientConv(s))));
+  for (const { s, batch, everyTiling } of dilatedCases) {
+    const spec = directSpec(inputGradientConv(s));
+    const weight = randomTensor([s.outChannels, s.inChannels, s.kernel, s.kernel]);
+    const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
+    for (const tiling of everyTiling ? directTilings : [chooseDirectTiling(spec)]) {
+      const shares = sharesWeightLoads(spec, tiling, 'flipped-transposed', 8);
+      for (const shared of shares ? [undefined, 8] : [undefined]) {
+        it(`direct input gradient, input dilated, ${tiling.pixels}x${tiling.channels}${shared ? ', loads shared by 8 lanes' : ''}: ${name(s, batch)}`, async () => {
+          const expected = evaluateOp(
+            node('conv2d_grad_input', s, ['N', s.inChannels, s.height, s.width]),
+            [dy, weight],
+            batch,
+          );
+          const groups = workgroupCounts(
+            { kind: 'tiles', ...directConvWorkgroups(spec, tiling, 'flipped-transposed') },
+            batch,
+          );
+          const actual = await runKernel(
+            generateDirectConvKernel(spec, tiling, 'flipped-transposed', shared),
+            directConvBindings(spec, 'flipped-transposed', tiling),
+            [new Float32Array(expected.data.length).fill(Number.NaN), f32(dy), f32(weight)],
+            batch,
+            groups,
+          );
+          expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
+        });
+      }
     }
   }
 

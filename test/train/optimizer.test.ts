@@ -5,12 +5,16 @@ import {
   adamKernel,
   hyperCount,
   hyperSlots,
+  optimizerWorkgroups,
   sgdKernel,
 } from '../../compiler/codegen/wgsl/train/optimizer.ts';
 import { learningRate } from '../../runtime/train/learning-rate.ts';
+import { workgroupCounts } from '../../runtime/workgroups.ts';
 import { runKernel, runKernelReadAll } from '../helpers/run-kernel.ts';
 
-const n = 1000;
+// Values in fours (vec4s), and not; more than one workgroup (64 · 64 vec4s, or values), as vec4s and not.
+const sizes = [1000, 70_000, 70_002];
+const groups = (n: number) => workgroupCounts(optimizerWorkgroups(n), 1);
 const rw = (name: string) => ({ name, access: 'read_write' as const, element: 'f32' as const });
 
 /** torch.optim.Adam's step in float64, for reference. */
@@ -32,64 +36,66 @@ function adamReference(
 }
 
 describe('optimizer kernels', () => {
-  it('Adam equals the PyTorch update to 1e-6 over three steps, given the gradients', async () => {
-    const prng = new Prng(3);
-    const random = (scale: number) => Float32Array.from({ length: n }, () => prng.uniform(-scale, scale));
-    let param: Float32Array = random(1);
-    let m: Float32Array = new Float32Array(n);
-    let v: Float32Array = new Float32Array(n);
-    const ref = { p: Float64Array.from(param), m: new Float64Array(n), v: new Float64Array(n) };
-    const lr = 0.001;
-    for (let step = 1; step <= 3; step++) {
-      const grad = random(step === 2 ? 1e-6 : 0.1);
-      const hyper = new Float32Array(hyperCount);
-      hyper[hyperSlots.stepSize] = lr / (1 - 0.9 ** step);
-      hyper[hyperSlots.beta1] = 0.9;
-      hyper[hyperSlots.oneMinusBeta1] = 1 - 0.9;
-      hyper[hyperSlots.beta2] = 0.999;
-      hyper[hyperSlots.oneMinusBeta2] = 1 - 0.999;
-      hyper[hyperSlots.biasCorrection2Sqrt] = Math.sqrt(1 - 0.999 ** step);
-      hyper[hyperSlots.eps] = 1e-8;
-      const bindings = [rw('param'), rw('grad'), rw('expAvg'), rw('expAvgSq'), rw('hyper')];
-      [param, , m, v] = (await runKernelReadAll(
-        adamKernel(n),
-        bindings,
-        [param, grad, m, v, hyper],
-        1,
-        [4, 1, 1],
-      )) as Float32Array[] as [Float32Array, Float32Array, Float32Array, Float32Array];
-      adamReference(ref.p, Float64Array.from(grad), ref.m, ref.v, lr, step);
-      // The change of the parameters, relative to its size.
-      expect(relativeError(m, ref.m)).toBeLessThanOrEqual(1e-6);
-      expect(relativeError(v, ref.v)).toBeLessThanOrEqual(1e-6);
-      expect(relativeError(param, ref.p)).toBeLessThanOrEqual(1e-6);
-    }
-  });
-
-  it('SGD with momentum, weight decay and Nesterov equals the PyTorch update', async () => {
-    const prng = new Prng(4);
-    const param = Float32Array.from({ length: n }, () => prng.uniform(-1, 1));
-    const grad = Float32Array.from({ length: n }, () => prng.uniform(-1, 1));
-    const hyper = new Float32Array(hyperCount);
-    hyper[hyperSlots.stepSize] = 0.1;
-    hyper[hyperSlots.weightDecay] = 0.0001;
-    hyper[hyperSlots.momentum] = 0.9;
-    hyper[hyperSlots.firstStep] = 1;
-    hyper[hyperSlots.nesterov] = 1;
-    const result = await runKernel(
-      sgdKernel(n),
-      [rw('param'), rw('grad'), rw('momentumBuffer'), rw('hyper')],
-      [param, grad, new Float32Array(n), hyper],
-      1,
-      [4, 1, 1],
-    );
-    const expected = param.map((p, i) => {
-      const d = grad[i]! + 0.0001 * p;
-      const buffer = d;
-      return p - 0.1 * (d + 0.9 * buffer);
+  for (const n of sizes)
+    it(`Adam equals the PyTorch update to 1e-6 over three steps, given the gradients: ${n} values`, async () => {
+      const prng = new Prng(3);
+      const random = (scale: number) => Float32Array.from({ length: n }, () => prng.uniform(-scale, scale));
+      let param: Float32Array = random(1);
+      let m: Float32Array = new Float32Array(n);
+      let v: Float32Array = new Float32Array(n);
+      const ref = { p: Float64Array.from(param), m: new Float64Array(n), v: new Float64Array(n) };
+      const lr = 0.001;
+      for (let step = 1; step <= 3; step++) {
+        const grad = random(step === 2 ? 1e-6 : 0.1);
+        const hyper = new Float32Array(hyperCount);
+        hyper[hyperSlots.stepSize] = lr / (1 - 0.9 ** step);
+        hyper[hyperSlots.beta1] = 0.9;
+        hyper[hyperSlots.oneMinusBeta1] = 1 - 0.9;
+        hyper[hyperSlots.beta2] = 0.999;
+        hyper[hyperSlots.oneMinusBeta2] = 1 - 0.999;
+        hyper[hyperSlots.biasCorrection2Sqrt] = Math.sqrt(1 - 0.999 ** step);
+        hyper[hyperSlots.eps] = 1e-8;
+        const bindings = [rw('param'), rw('grad'), rw('expAvg'), rw('expAvgSq'), rw('hyper')];
+        [param, , m, v] = (await runKernelReadAll(
+          adamKernel(n),
+          bindings,
+          [param, grad, m, v, hyper],
+          1,
+          groups(n),
+        )) as Float32Array[] as [Float32Array, Float32Array, Float32Array, Float32Array];
+        adamReference(ref.p, Float64Array.from(grad), ref.m, ref.v, lr, step);
+        // The change of the parameters, relative to its size.
+        expect(relativeError(m, ref.m)).toBeLessThanOrEqual(1e-6);
+        expect(relativeError(v, ref.v)).toBeLessThanOrEqual(1e-6);
+        expect(relativeError(param, ref.p)).toBeLessThanOrEqual(1e-6);
+      }
     });
-    expect(relativeError(result, expected)).toBeLessThanOrEqual(1e-6);
-  });
+
+  for (const n of sizes)
+    it(`SGD with momentum, weight decay and Nesterov equals the PyTorch update: ${n} values`, async () => {
+      const prng = new Prng(4);
+      const param = Float32Array.from({ length: n }, () => prng.uniform(-1, 1));
+      const grad = Float32Array.from({ length: n }, () => prng.uniform(-1, 1));
+      const hyper = new Float32Array(hyperCount);
+      hyper[hyperSlots.stepSize] = 0.1;
+      hyper[hyperSlots.weightDecay] = 0.0001;
+      hyper[hyperSlots.momentum] = 0.9;
+      hyper[hyperSlots.firstStep] = 1;
+      hyper[hyperSlots.nesterov] = 1;
+      const result = await runKernel(
+        sgdKernel(n),
+        [rw('param'), rw('grad'), rw('momentumBuffer'), rw('hyper')],
+        [param, grad, new Float32Array(n), hyper],
+        1,
+        groups(n),
+      );
+      const expected = param.map((p, i) => {
+        const d = grad[i]! + 0.0001 * p;
+        const buffer = d;
+        return p - 0.1 * (d + 0.9 * buffer);
+      });
+      expect(relativeError(result, expected)).toBeLessThanOrEqual(1e-6);
+    });
 });
 
 describe('learning-rate schedule', () => {

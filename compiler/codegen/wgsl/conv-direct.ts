@@ -80,9 +80,12 @@ export function directWeightLayout(tiling: DirectConvTiling): WeightLayout {
   throw new Error(`no direct-conv weight layout for ${tiling.channels} channels per invocation`);
 }
 
-/** Rows are read as aligned vec4s when every row starts on a vec4 and is not upsampled on the fly. */
+/**
+ * Rows are read as aligned vec4s when every row starts on a vec4 and is neither upsampled nor
+ * dilated on the fly.
+ */
 function readsVectors(spec: ConvKernelSpec): boolean {
-  return spec.inputScale === 1 && spec.width % 4 === 0;
+  return spec.inputScale === 1 && (spec.inputDilation ?? 1) === 1 && spec.width % 4 === 0;
 }
 
 /**
@@ -192,6 +195,13 @@ export function generateDirectConvKernel(
     throw new Error(`this convolution's weight loads cannot be shared by ${sharedLoads} lanes`);
   const vectors = readsVectors(spec);
   const { stride, pad, kernel } = spec;
+  // A dilated input (a strided convolution's input gradient): a block starts on a real value, so
+  // which of its columns are zeros is known here, and their multiply-adds are not generated; a row
+  // of zeros is skipped at run time.
+  const dilation = spec.inputDilation ?? 1;
+  if (dilation > 1 && (stride !== 1 || pixels % dilation !== 0 || spec.inputScale !== 1))
+    throw new Error(`a dilated input needs stride 1 and blocks of a multiple of ${dilation} pixels`);
+  const real = (column: number) => ((column % dilation) + dilation) % dilation === 0;
   // Column of the value one tap of one pixel reads, relative to the block's first input column.
   const offset = (pixel: number, kx: number) => pixel * stride + kx - pad;
   const firstOffset = -pad;
@@ -204,7 +214,7 @@ export function generateDirectConvKernel(
   const columnSetup: string[] = [];
   const columns = vectors
     ? range(Math.floor(firstOffset / 4), Math.floor(lastOffset / 4))
-    : range(firstOffset, lastOffset);
+    : range(firstOffset, lastOffset).filter(real);
   for (const c of columns) {
     const name = vectorName(c);
     if (vectors) {
@@ -219,7 +229,7 @@ export function generateDirectConvKernel(
   }
   const rowSetup = range(0, kernel - 1).flatMap((ky) => [
     `  let row${ky} = i32(oy * ${u32(stride)})${plus(ky - pad)};`,
-    `  let rowOk${ky} = row${ky} >= 0 && row${ky} < VIRTUAL_H;`,
+    `  let rowOk${ky} = row${ky} >= 0 && row${ky} < VIRTUAL_H${dilation > 1 ? ` && row${ky} % ${dilation} == 0` : ''};`,
     `  let rowAt${ky} = ${scaled(`clamp(row${ky}, 0, VIRTUAL_H - 1)`, spec)} * ${vectors ? 'W_VEC' : 'W'};`,
   ]);
 
@@ -305,6 +315,7 @@ export function generateDirectConvKernel(
         ];
   const body: string[] = [];
   for (let ky = 0; ky < kernel; ky++) {
+    if (dilation > 1) body.push(`    if (rowOk${ky}) {`);
     const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
     for (const c of columns) {
       const name = vectorName(c);
@@ -323,13 +334,14 @@ export function generateDirectConvKernel(
       const tap = ky * kernel + kx;
       for (const g of groupList) {
         if (sharedLoads === undefined) body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
-        for (const j of pixelList) {
+        for (const j of pixelList.filter((j) => real(offset(j, kx)))) {
           body.push(
             `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`,
           );
         }
       }
     }
+    if (dilation > 1) body.push('    }');
   }
 
   const declareAccumulators = groupList.flatMap((g) =>
@@ -358,8 +370,8 @@ const HO: u32 = ${u32(spec.outHeight)};
 const WO: u32 = ${u32(spec.outWidth)};
 const X_BLOCKS: u32 = ${u32(Math.ceil(spec.outWidth / pixels))};
 const BLOCKS: u32 = ${u32(groups.columnsPerImage)};
-const VIRTUAL_H: i32 = ${spec.height * spec.inputScale};
-const VIRTUAL_W: i32 = ${spec.width * spec.inputScale};
+const VIRTUAL_H: i32 = ${spec.height * spec.inputScale * dilation};
+const VIRTUAL_W: i32 = ${spec.width * spec.inputScale * dilation};
 const THREADS: u32 = ${u32(groups.columnsPerGroup)};
 
 @compute @workgroup_size(${groups.columnsPerGroup})
@@ -430,6 +442,8 @@ ${sumLines.join('\n')}
 
 const plus = (n: number) => (n < 0 ? ` - ${-n}` : ` + ${n}`);
 
+/** The real row or column of a virtual (upsampled or dilated) one. */
 function scaled(index: string, spec: ConvKernelSpec): string {
-  return spec.inputScale === 1 ? `u32(${index})` : `u32(${index}) / ${u32(spec.inputScale)}`;
+  const divisor = spec.inputScale * (spec.inputDilation ?? 1);
+  return divisor === 1 ? `u32(${index})` : `u32(${index}) / ${u32(divisor)}`;
 }

@@ -9,6 +9,12 @@ export interface ConvKernelSpec {
   readonly width: number;
   /** The input is read nearest-upsampled by this factor. */
   readonly inputScale: number;
+  /**
+   * The input is read with d − 1 zeros after each value along both axes (virtual index v is value
+   * v / d where d divides v, else 0): the transposed convolution of a stride-d one, which is the input
+   * gradient of that convolution. Only the direct kernel reads such an input.
+   */
+  readonly inputDilation?: number;
   readonly outChannels: number;
   readonly outHeight: number;
   readonly outWidth: number;
@@ -68,6 +74,7 @@ export function describeConv(spec: ConvKernelSpec): string {
     `${spec.height * spec.inputScale}x${spec.width * spec.inputScale}→${spec.outHeight}x${spec.outWidth}`,
   ];
   if (spec.inputScale > 1) parts.push(`input upsampled x${spec.inputScale}`);
+  if ((spec.inputDilation ?? 1) > 1) parts.push(`input dilated x${spec.inputDilation}`);
   if (spec.termScales.length > 0) parts.push(`sum of ${spec.termScales.length + 1} terms`);
   if (spec.relu) parts.push('relu');
   return parts.join(', ');

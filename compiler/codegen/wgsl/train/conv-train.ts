@@ -13,6 +13,25 @@ export interface ConvShape {
   readonly pad: number;
 }
 
+/**
+ * The input gradient of a convolution as a convolution: of the output gradient, read with stride − 1
+ * zeros after each value, with the flipped, transposed weight, padded by k − 1 − pad.
+ */
+export function inputGradientConv(s: ConvShape): ConvShape & { readonly inputDilation: number } {
+  return {
+    inChannels: s.outChannels,
+    height: s.outHeight,
+    width: s.outWidth,
+    outChannels: s.inChannels,
+    outHeight: s.height,
+    outWidth: s.width,
+    kernel: s.kernel,
+    stride: 1,
+    pad: s.kernel - 1 - s.pad,
+    inputDilation: s.stride,
+  };
+}
+
 function constants(s: ConvShape): [string, number][] {
   return [
     ['CIN', s.inChannels],

@@ -1,3 +1,4 @@
+import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
 
 const generator = 'compiler/codegen/wgsl/train/optimizer.ts';
@@ -19,13 +20,40 @@ export const hyperSlots = {
 } as const;
 export const hyperCount = 12;
 
-const adamBindings = [rw('param'), rw('grad'), rw('expAvg'), rw('expAvgSq'), rw('hyper')];
-const sgdBindings = [rw('param'), rw('grad'), rw('momentumBuffer'), rw('hyper')];
+/** The flat buffers' element: vec4s where the values come in fours (always: entries are aligned). */
+const width = (elements: number) => (elements % 4 === 0 ? 4 : 1);
+const valuesPerLane = 64;
 
-const loop = (bindings: KernelBinding[], body: string) => `@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) groups: vec3<u32>) {
+function optimizerBindings(elements: number, state: readonly string[]): KernelBinding[] {
+  const element = width(elements) === 4 ? 'vec4<f32>' : 'f32';
+  return [
+    ...['param', 'grad', ...state].map((name): KernelBinding => ({ name, access: 'read_write', element })),
+    rw('hyper'),
+  ];
+}
+
+/** Workgroups of an optimizer kernel: 64 lanes, each taking every 64th of 64 · 64 vec4s. */
+export function optimizerWorkgroups(elements: number): WorkgroupCounts {
+  return { kind: 'fixed', x: Math.ceil(elements / width(elements) / (64 * valuesPerLane)) };
+}
+
+/**
+ * The loop over the flat buffers (as vec4s), the hyperparameters read once before it: read inside,
+ * a storage load that other writes might alias is repeated per value and lane.
+ */
+const loop = (bindings: KernelBinding[], elements: number, hyper: string[], body: string) => `
+const COUNT: u32 = ${u32(elements / width(elements))};
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 ${useAllBindings(bindings)}
-  for (var i = gid.x; i < ELEMENTS; i = i + groups.x * 256u) {
+${hyper.map((line) => `  ${line}`).join('\n')}
+  let first = group.x * ${u32(64 * valuesPerLane)} + lid;
+  for (var j = 0u; j < ${u32(valuesPerLane)}; j = j + 1u) {
+    let i = first + j * 64u;
+    if (i >= COUNT) {
+      break;
+    }
 ${body}
   }
 }`;
@@ -38,21 +66,29 @@ ${body}
  */
 export function adamKernel(elements: number): string {
   const h = hyperSlots;
+  const bindings = optimizerBindings(elements, ['expAvg', 'expAvgSq']);
   return `${generatorHeader(generator, `Adam step over ${elements} parameter values`)}
 
-${declareBindings(adamBindings)}
-
-const ELEMENTS: u32 = ${u32(elements)};
-
+${declareBindings(bindings)}
 ${loop(
-  adamBindings,
+  bindings,
+  elements,
+  [
+    `let beta1 = hyper[${h.beta1}];`,
+    `let oneMinusBeta1 = hyper[${h.oneMinusBeta1}];`,
+    `let beta2 = hyper[${h.beta2}];`,
+    `let oneMinusBeta2 = hyper[${h.oneMinusBeta2}];`,
+    `let biasCorrection2Sqrt = hyper[${h.biasCorrection2Sqrt}];`,
+    `let eps = hyper[${h.eps}];`,
+    `let stepSize = hyper[${h.stepSize}];`,
+  ],
   `    let g = grad[i];
-    let m = expAvg[i] * hyper[${h.beta1}] + g * hyper[${h.oneMinusBeta1}];
-    let v = expAvgSq[i] * hyper[${h.beta2}] + hyper[${h.oneMinusBeta2}] * g * g;
+    let m = expAvg[i] * beta1 + g * oneMinusBeta1;
+    let v = expAvgSq[i] * beta2 + oneMinusBeta2 * g * g;
     expAvg[i] = m;
     expAvgSq[i] = v;
-    let denom = sqrt(v) / hyper[${h.biasCorrection2Sqrt}] + hyper[${h.eps}];
-    param[i] = param[i] + (-hyper[${h.stepSize}] * m) / denom;`,
+    let denom = sqrt(v) / biasCorrection2Sqrt + eps;
+    param[i] = param[i] + (-stepSize * m) / denom;`,
 )}
 `;
 }
@@ -63,25 +99,30 @@ ${loop(
  */
 export function sgdKernel(elements: number): string {
   const h = hyperSlots;
+  const bindings = optimizerBindings(elements, ['momentumBuffer']);
   return `${generatorHeader(generator, `SGD step over ${elements} parameter values`)}
 
-${declareBindings(sgdBindings)}
-
-const ELEMENTS: u32 = ${u32(elements)};
-
+${declareBindings(bindings)}
 ${loop(
-  sgdBindings,
-  `    var d = grad[i] + hyper[${h.weightDecay}] * param[i];
-    let momentum = hyper[${h.momentum}];
+  bindings,
+  elements,
+  [
+    `let weightDecay = hyper[${h.weightDecay}];`,
+    `let momentum = hyper[${h.momentum}];`,
+    `let firstStep = hyper[${h.firstStep}] != 0.0;`,
+    `let nesterov = hyper[${h.nesterov}] != 0.0;`,
+    `let stepSize = hyper[${h.stepSize}];`,
+  ],
+  `    var d = grad[i] + weightDecay * param[i];
     if (momentum != 0.0) {
       var buffer = d;
-      if (hyper[${h.firstStep}] == 0.0) {
+      if (!firstStep) {
         buffer = momentumBuffer[i] * momentum + d;
       }
       momentumBuffer[i] = buffer;
-      d = select(buffer, d + momentum * buffer, hyper[${h.nesterov}] != 0.0);
+      d = select(buffer, d + momentum * buffer, nesterov);
     }
-    param[i] = param[i] + (-hyper[${h.stepSize}]) * d;`,
+    param[i] = param[i] + (-stepSize) * d;`,
 )}
 `;
 }

@@ -91,15 +91,23 @@ export function channelPlaneWorkgroups(channels: number, plane: number): Workgro
 }
 
 /**
- * bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics; with `relu`, the ReLU that
- * is its only reader as well (the normalised value itself is then never stored).
+ * bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics; with `add`, plus the other
+ * term of the add that is its only reader; with `relu`, the ReLU that reads the result (the values
+ * before it are then never stored).
  */
-export function batchNormTrainKernel(channels: number, plane: number, eps: number, relu = false): string {
-  const value = '(x[i] - mean) / deviation * scale + shift';
+export function batchNormTrainKernel(
+  channels: number,
+  plane: number,
+  eps: number,
+  relu = false,
+  add = false,
+): string {
+  const normalized = '(x[i] - mean) / deviation * scale + shift';
+  const value = add ? `${normalized} + term[i]` : normalized;
   return channelPlanes(
-    `training batch norm${relu ? ' and ReLU' : ''} of ${channels} channels x ${plane}`,
-    [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta')],
-    ['out', 'x'],
+    `training batch norm${add ? ', add' : ''}${relu ? ' and ReLU' : ''} of ${channels} channels x ${plane}`,
+    [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta'), ...(add ? [rw('term')] : [])],
+    ['out', 'x', 'term'],
     channels,
     plane,
     `    let mean = stats[c];
@@ -147,24 +155,22 @@ export function batchNormInputGradKernel(
   );
 }
 
-/** relu_grad: dy where the ReLU's output is positive; over vec4s when an image's values come in fours. */
-export function reluGradKernel(perImage: number): string {
-  if (perImage % 4 !== 0) {
-    return pointwise(
-      `ReLU gradient of ${perImage} values per image`,
-      [rw('dx'), rw('dy'), rw('y')],
-      perImage,
-      [],
-      '    dx[i] = select(0.0, dy[i], y[i] > 0.0);',
-    );
-  }
-  const vec = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'vec4<f32>' });
+/**
+ * relu_grad: dy where the ReLU's output is positive; with `summed`, of the sum of two gradients dy +
+ * dy2 (an add whose only reader this is). Over vec4s when an image's values come in fours.
+ */
+export function reluGradKernel(perImage: number, summed = false): string {
+  const vectors = perImage % 4 === 0;
+  const element = vectors ? 'vec4<f32>' : 'f32';
+  const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
+  const binding = (name: string): KernelBinding => ({ name, access: 'read_write', element });
+  const gradient = summed ? '(dy[i] + dy2[i])' : 'dy[i]';
   return pointwise(
-    `ReLU gradient of ${perImage} values per image, as vec4s`,
-    [vec('dx'), vec('dy'), vec('y')],
+    `${summed ? 'sum of two gradients and ' : ''}ReLU gradient of ${perImage} values per image${vectors ? ', as vec4s' : ''}`,
+    [binding('dx'), binding('dy'), ...(summed ? [binding('dy2')] : []), binding('y')],
     reluGradIterations(perImage),
     [],
-    '    dx[i] = select(vec4<f32>(0.0), dy[i], y[i] > vec4<f32>(0.0));',
+    `    dx[i] = select(${zero}, ${gradient}, y[i] > ${zero});`,
   );
 }
 
