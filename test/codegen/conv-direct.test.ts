@@ -12,7 +12,7 @@ import {
   generateDirectConvKernel,
   sharesWeightLoads,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
-import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
+import { type ConvKernelSpec, convKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
 import { evaluateOp, type Tensor64 } from '../../compiler/ir/interpret.ts';
 import { layOut } from '../../runtime/weights/pack-weights.ts';
@@ -26,26 +26,7 @@ const wide: DirectConvTiling = { pixels: 16, channels: 8 };
 const tall: DirectConvTiling = { pixels: 8, channels: 16 };
 const mid: DirectConvTiling = { pixels: 12, channels: 8 };
 
-/** A conv spec whose output size follows from the input, kernel, stride, pad and upsampling. */
-function conv(
-  shape: Pick<ConvKernelSpec, 'inChannels' | 'outChannels' | 'height' | 'width'> & Partial<ConvKernelSpec>,
-): ConvKernelSpec {
-  const base = {
-    kind: 'conv' as const,
-    inputScale: 1,
-    kernel: 3,
-    stride: 1,
-    pad: 1,
-    hasBias: true,
-    termScales: [],
-    selfIndex: 0,
-    relu: false,
-    ...shape,
-  };
-  const size = (n: number) =>
-    Math.floor((n * base.inputScale + 2 * base.pad - base.kernel) / base.stride) + 1;
-  return { ...base, outHeight: size(base.height), outWidth: size(base.width) };
-}
+const conv = convKernelSpec;
 
 function convNode(spec: ConvKernelSpec): Node {
   return {
@@ -222,13 +203,13 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
     [
       'weights beyond one uniform binding (64 KiB): two windows of 3 blocks, the last padded',
       conv({ inChannels: 48, outChannels: 40, height: 3, width: 8, relu: true }),
-      wide,
+      { ...wide, maxWindows: 4 },
       2,
     ],
     [
       'three windows of two 16-channel blocks, the last one padding',
       conv({ inChannels: 50, outChannels: 70, height: 4, width: 8, termScales: [1], relu: true }),
-      tall,
+      { ...tall, maxWindows: 4 },
       2,
     ],
     [
@@ -257,19 +238,23 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
     expect(directWeightWindows(small, wide)).toEqual({ count: 1, blocks: 5, bytes: 46336 });
     expect(weightOf(small).uniformLength).toBe(2881);
     expect(generateDirectConvKernel(small, wide)).toContain('var<uniform> weight: array<vec4<f32>, 2881>;');
-    // With 48 inputs a block is 13,824 bytes: 4 fit a window; 5 blocks go as two windows of 3.
+    // With 48 inputs a block is 13,824 bytes: 4 fit a window; 5 blocks would go as two windows of 3,
+    // which the default (one window at most) leaves in storage.
     const large = conv({ inChannels: 48, outChannels: 40, height: 3, width: 8 });
-    expect(directWeightWindows(large, wide)).toEqual({ count: 2, blocks: 3, bytes: 41728 });
-    expect(directConvWorkgroups(large, wide, 'packed').rows).toBe(3);
-    expect(directConvWorkgroups(large, wide, 'official').rows).toBe(5);
+    const upTo4 = { ...wide, maxWindows: 4 };
+    expect(directWeightWindows(large, wide)).toBeUndefined();
+    expect(directWeightWindows(large, upTo4)).toEqual({ count: 2, blocks: 3, bytes: 41728 });
+    expect(directConvWorkgroups(large, upTo4, 'packed').rows).toBe(3);
+    expect(directConvWorkgroups(large, wide, 'packed').rows).toBe(5);
+    expect(directConvWorkgroups(large, upTo4, 'official').rows).toBe(5);
     // 232 inputs: one block is 66,816 bytes.
     const huge = conv({ inChannels: 232, outChannels: 8, height: 2, width: 4 });
     expect(directWeightWindows(huge, wide)).toBeUndefined();
     expect(weightOf(huge).uniformLength).toBeUndefined();
     // 128 → 128: one block of 36,864 bytes per window would take 16 windows, more than 4.
     const many = conv({ inChannels: 128, outChannels: 128, height: 16, width: 16 });
-    expect(directWeightWindows(many, wide)).toBeUndefined();
-    expect(directWeightWindows({ ...many, outChannels: 32 }, wide)).toEqual({
+    expect(directWeightWindows(many, upTo4)).toBeUndefined();
+    expect(directWeightWindows({ ...many, outChannels: 32 }, upTo4)).toEqual({
       count: 4,
       blocks: 1,
       bytes: 37120,
@@ -374,12 +359,18 @@ describe('the direct-conv weight layouts', () => {
   });
 
   it('inference workgroups shrink (to 8 lanes at least) until an image gives 4; training keeps 64', () => {
-    // W32's 64-channel 3x3 at 32x32: 64 pixel blocks, 3 weight windows of 3 blocks.
+    // W32's 64-channel 3x3 at 32x32: 64 pixel blocks; in 3 weight windows of 3 blocks (allowed up to
+    // 4 windows), or 8 blocks from storage (the default).
     const spec = conv({ inChannels: 64, outChannels: 64, height: 32, width: 32 });
-    expect(directConvWorkgroups(spec, wide, 'packed')).toEqual({
+    expect(directConvWorkgroups(spec, { ...wide, maxWindows: 4 }, 'packed')).toEqual({
       columnsPerImage: 64,
       columnsPerGroup: 32,
       rows: 3,
+    });
+    expect(directConvWorkgroups(spec, wide, 'packed')).toEqual({
+      columnsPerImage: 64,
+      columnsPerGroup: 64,
+      rows: 8,
     });
     expect(directConvWorkgroups(spec, wide, 'official')).toEqual({
       columnsPerImage: 64,

@@ -16,17 +16,22 @@ export interface DirectConvTiling {
   readonly pixels: number;
   /** Output channels per invocation and per workgroup row (a multiple of 4). */
   readonly channels: number;
+  /** Most uniform windows of packed weights (maxWindows unless given; `bench:weight-loads` compares). */
+  readonly maxWindows?: number;
 }
 
 /** Invocations per workgroup, unless an image has fewer pixel blocks. */
 const maxThreads = 64;
 
 /**
- * Most windows a weight is split into. Each window is one more dispatch: on lavapipe at batch 1, a
- * 128-channel convolution split 16 ways (one small dispatch per 8 channels) lost more to dispatch
- * overhead than its uniform loads saved, while the 64-channel ones (3 windows) gained.
+ * Most windows a weight is split into. Each window is one more dispatch, of fewer workgroups: on
+ * lavapipe W32's 64-channel 3×3s in 3 windows ran 1.1–1.75× as long as one dispatch reading the
+ * weight from storage with loads shared across subgroups. A weight that fits one window keeps it:
+ * there the window took 0.99–1.25× as long as the shared loads, and the storage loads without sharing
+ * (what a device without subgroups runs) 1.3–1.5× as long as the window. `npm run bench:weight-loads`
+ * measures all three.
  */
-const maxWindows = 4;
+const maxWindows = 1;
 
 /**
  * The tilings the direct kernel is compiled with: 32 vec4 accumulators per invocation for 16 × 8 and
@@ -68,7 +73,7 @@ export function directWeightWindows(
   if (fit < 1) return undefined;
   const total = Math.ceil(spec.outChannels / tiling.channels);
   const count = Math.ceil(total / fit);
-  if (count > maxWindows) return undefined;
+  if (count > (tiling.maxWindows ?? maxWindows)) return undefined;
   const blocks = Math.ceil(total / count);
   return { count, blocks, bytes: alignUp(16 + blocks * perBlock) };
 }

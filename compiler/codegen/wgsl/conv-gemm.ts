@@ -28,6 +28,30 @@ export interface ConvKernelSpec {
   readonly relu: boolean;
 }
 
+/**
+ * A convolution's spec from its channels and input size, by default a padded 3×3 at stride 1 with a
+ * bias and nothing fused; the output size follows from the input, kernel, stride, pad and upsampling.
+ */
+export function convKernelSpec(
+  shape: Pick<ConvKernelSpec, 'inChannels' | 'outChannels' | 'height' | 'width'> & Partial<ConvKernelSpec>,
+): ConvKernelSpec {
+  const base = {
+    kind: 'conv' as const,
+    inputScale: 1,
+    kernel: 3,
+    stride: 1,
+    pad: 1,
+    hasBias: true,
+    termScales: [],
+    selfIndex: 0,
+    relu: false,
+    ...shape,
+  };
+  const size = (n: number) =>
+    Math.floor((n * base.inputScale + 2 * base.pad - base.kernel) / base.stride) + 1;
+  return { ...base, outHeight: size(base.height), outWidth: size(base.width) };
+}
+
 export interface ConvTiling {
   /** Output channels per workgroup (a multiple of 4: one vec4 per thread row). */
   readonly tileM: number;
