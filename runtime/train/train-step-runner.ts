@@ -359,12 +359,13 @@ export class TrainStepRunner {
   }
 
   /**
-   * Times each dispatch of a training step with GPU timestamps (one pass per dispatch), for benchmarks;
-   * the optimizer does not run. Undefined when the adapter has no timestamp queries.
+   * Times each dispatch of a training step with GPU timestamps (one pass per dispatch), for benchmarks,
+   * the optimizer's included (so the parameters take one more update). Undefined when the adapter has
+   * no timestamp queries.
    */
   async profile(batch: TrainBatch): Promise<{ module: string; kernel: string; ms: number }[] | undefined> {
     if (!this.gpu.device.features.has('timestamp-query')) return undefined;
-    const dispatches = this.trainingDispatches;
+    const dispatches = [...this.trainingDispatches, ...this.optimizerDispatches];
     const ms = await this.executor.profile(dispatches, batch.count, 'a profiled training step');
     return dispatches.map((dispatch, i) => ({
       module: dispatch.module,
