@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
-import { usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
 import {
   chooseDirectTiling,
   directConvBindings,
