@@ -73,7 +73,9 @@ async function gpuEntry(choice: AdapterChoice): Promise<GPU> {
   chosenIcd = process.env.VK_ICD_FILENAMES;
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  navigatorGpu = create([]);
+  // Dawn rounds timestamps down to 2^16 ns by default (against timing attacks in a browser); a kernel
+  // shorter than that then measures 0 or 65.5 µs at random, which the tuner and profiles cannot use.
+  navigatorGpu = create(['disable-dawn-features=timestamp_quantization']);
   return navigatorGpu;
 }
 

@@ -5,6 +5,7 @@ import { openGpu } from '../../runtime/gpu/adapter.ts';
 import { GpuDeviceLostError, GpuTimeoutError, withinDeadline } from '../../runtime/gpu/gpu-deadline.ts';
 import { createPipelines, kernelBindings } from '../../runtime/gpu/pipelines.ts';
 import { mapRead } from '../../runtime/gpu/result-wait.ts';
+import { timePassesSettled } from '../../runtime/gpu/timed-passes.ts';
 import { testGpu } from '../helpers/gpu.ts';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -135,6 +136,42 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     expect(used).toBeLessThan(waited * 0.2);
     out.destroy();
     readback.destroy();
+  });
+});
+
+describe('GPU timestamps', () => {
+  it('measure short kernels to the nanosecond, not in rounded 65.5 µs steps', async () => {
+    const { device } = await testGpu();
+    expect(device.features.has('timestamp-query')).toBe(true);
+    const pipeline = device.createComputePipeline({
+      layout: 'auto',
+      compute: { module: device.createShaderModule({ code: indexKernel(1) }), entryPoint: 'main' },
+    });
+    const buffers = [16, 256, 256].map((size, binding) =>
+      device.createBuffer({
+        size,
+        usage: binding === 0 ? GPUBufferUsage.UNIFORM : GPUBufferUsage.STORAGE,
+      }),
+    );
+    const group = device.createBindGroup({
+      layout: pipeline.getBindGroupLayout(0),
+      entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })),
+    });
+    const times = await timePassesSettled(
+      device,
+      16,
+      (pass) => {
+        pass.setPipeline(pipeline);
+        pass.setBindGroup(0, group);
+        pass.dispatchWorkgroups(1);
+      },
+      'timed tiny kernels',
+    );
+    const nanoseconds = times.map((ms) => Math.round(ms * 1e6));
+    // Dawn's default rounding (2^16 ns) makes every one a multiple, and most of these 0.
+    expect(nanoseconds.every((ns) => ns > 0)).toBe(true);
+    expect(nanoseconds.filter((ns) => ns % 65536 !== 0).length).toBeGreaterThan(8);
+    for (const buffer of buffers) buffer.destroy();
   });
 });
 
