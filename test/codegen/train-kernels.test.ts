@@ -131,7 +131,19 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       batch: 2,
     },
   ];
-  for (const { s, batch } of cases) {
+  // A strided input gradient on the GEMM is one kernel per stride class, each compiling for seconds
+  // on lavapipe: it runs for the two fixed shapes and for random ones of a kernel size and padding no
+  // earlier of them had (stride-1 ones, one class each, always run).
+  const fixed = cases.slice(-2);
+  const stridedSeen = new Set(fixed.map(({ s }) => `${s.kernel}/${s.pad}`));
+  const gemmInputGradient = (s: ConvShape, index: number) => {
+    if (s.stride === 1 || index >= cases.length - fixed.length) return true;
+    const key = `${s.kernel}/${s.pad}`;
+    if (stridedSeen.has(key)) return false;
+    stridedSeen.add(key);
+    return true;
+  };
+  for (const [index, { s, batch }] of cases.entries()) {
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);
     const weight = randomTensor([s.outChannels, s.inChannels, s.kernel, s.kernel]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
@@ -154,27 +166,28 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       expect(relativeError(actual, expected.data)).toBeLessThanOrEqual(1e-5);
     });
 
-    it(`input gradient, one launch per stride class: ${name(s, batch)}`, async () => {
-      const expected = evaluateOp(
-        node('conv2d_grad_input', s, ['N', s.inChannels, s.height, s.width]),
-        [dy, weight],
-        batch,
-      );
-      // NaN marks pixels no launch wrote: every pixel belongs to exactly one class.
-      let dx: Float32Array = new Float32Array(expected.data.length).fill(Number.NaN);
-      for (const strideClass of strideClasses(s)) {
-        const spec = convGradInputSpec(s, strideClass);
-        dx = await run(
-          spec,
-          [dx, f32(dy), f32(weight)],
+    if (gemmInputGradient(s, index))
+      it(`input gradient, one launch per stride class: ${name(s, batch)}`, async () => {
+        const expected = evaluateOp(
+          node('conv2d_grad_input', s, ['N', s.inChannels, s.height, s.width]),
+          [dy, weight],
           batch,
-          batch * strideClass.rows * strideClass.cols,
-          s.inChannels,
         );
-      }
-      expect(dx.some(Number.isNaN)).toBe(false);
-      expect(relativeError(dx, expected.data)).toBeLessThanOrEqual(1e-5);
-    });
+        // NaN marks pixels no launch wrote: every pixel belongs to exactly one class.
+        let dx: Float32Array = new Float32Array(expected.data.length).fill(Number.NaN);
+        for (const strideClass of strideClasses(s)) {
+          const spec = convGradInputSpec(s, strideClass);
+          dx = await run(
+            spec,
+            [dx, f32(dy), f32(weight)],
+            batch,
+            batch * strideClass.rows * strideClass.cols,
+            s.inChannels,
+          );
+        }
+        expect(dx.some(Number.isNaN)).toBe(false);
+        expect(relativeError(dx, expected.data)).toBeLessThanOrEqual(1e-5);
+      });
 
     it(`weight gradient, partial sums over the batch reduction: ${name(s, batch)}`, async () => {
       const expected = evaluateOp(
@@ -199,13 +212,12 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     });
   }
 
-  // Without subgroups; sharing loads by 8 lanes (lavapipe's subgroup size, the shared path) and by 4
-  // (shared, with lanes 4 apart loading the same values); and by 16, which lavapipe's subgroups of 8
-  // are not whole multiples of, so the kernel must take its own-load path.
-  // The random shapes are small, so their 3x3s take 8 output channels per invocation. A stride-1 3x3
-  // also runs with 16 (what W32's take), without subgroups and shared by 8, and the first strided
-  // random 3x3 with 16 shared by 8 (each such kernel compiles for seconds on lavapipe).
-  const strided = cases.find(({ s }) => s.kernel === 3 && s.stride > 1 && s.outChannels > 8)!;
+  // Without subgroups and sharing loads by 8 lanes (lavapipe's subgroup size, the shared path); the
+  // first four random shapes also by 4 (shared, with lanes 4 apart loading the same values) and by 16,
+  // which lavapipe's subgroups of 8 are not whole multiples of, so the kernel must take its own-load
+  // path. The random shapes are small, so their 3x3s take 8 output channels per invocation. A stride-1
+  // 3x3 also runs with 16 (what W32's take), without subgroups and shared by 8 (each such kernel
+  // compiles for 20 s on lavapipe).
   const stride1 = {
     inChannels: 9,
     height: 10,
@@ -219,14 +231,13 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
   };
   const sixteen = (s: ConvShape) => ({ ...chooseDirectWeightGradTiling(s), channels: 16 });
   const runs = [
-    ...cases.map(({ s, batch }) => ({
+    ...cases.map(({ s, batch }, index) => ({
       s,
       batch,
       tiling: chooseDirectWeightGradTiling(s),
-      sharing: [undefined, 4, 8, 16],
+      sharing: index < 4 ? [undefined, 4, 8, 16] : [undefined, 8],
     })),
     { s: stride1, batch: 2, tiling: sixteen(stride1), sharing: [undefined, 8] },
-    { s: strided.s, batch: strided.batch, tiling: sixteen(strided.s), sharing: [8] },
   ];
   for (const { s, batch, tiling, sharing } of runs) {
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);
