@@ -6,8 +6,8 @@
  * it). Both include the upload of the input and the read-back of the output. Run:
  *   npm run bench:peers [-- --quick] [-- --json FILE] [-- --tuning OUT/<exp>/tuning.json]
  * Then the training step (forward in training mode, loss, backward, Adam), which ONNX Runtime's
- * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1, with images/s, the step's
- * time per image relative to the forward's, and the planned peak GPU memory.
+ * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1 and 4, with images/s, the
+ * step's time per image relative to the forward's best per image, and the planned peak GPU memory.
  * --quick runs the tiny model only; --json also writes the forward rows as JSON.
  */
 
@@ -96,19 +96,21 @@ const trainCases = quick
   : [
       { experiment: 'tiny/w8_64x64', batch: 16 },
       { experiment: 'coco/w32_256x192', batch: 1 },
+      // Batch statistics of one image are not what anyone trains W32 with (the official configs take 32).
+      { experiment: 'coco/w32_256x192', batch: 4 },
     ];
 const trainTable: string[][] = [
   ['experiment', 'batch', 'ms/step', 'img/s', 'step ÷ forward (per image)', 'planned peak (MiB)'],
 ];
 for (const { experiment, batch } of trainCases) {
   const [t] = await timeTrainSteps(gpu, `experiments/${experiment}.yaml`, [batch]);
-  const forward = rows.find(
-    (r) =>
-      r.runtime === 'hrnetc' &&
-      r.experiment === experiment &&
-      r.wait === 'sleep' &&
-      r.batch === (batch >= 8 ? 8 : 1),
+  // The strictest comparison: the forward's best time per image, whichever batch gave it.
+  const forwards = rows.filter(
+    (r) => r.runtime === 'hrnetc' && r.experiment === experiment && r.wait === 'sleep',
   );
+  const forward = forwards.length
+    ? forwards.reduce((best, r) => (r.ms_per_image < best.ms_per_image ? r : best))
+    : undefined;
   trainTable.push([
     experiment,
     String(batch),
@@ -119,7 +121,7 @@ for (const { experiment, batch } of trainCases) {
   ]);
 }
 printTable(
-  'training step (sleep wait; forward per image from the table above at batch 8, or 1 for a batch under 8)',
+  "training step (sleep wait; step ÷ forward against the forward's best time per image in the table above)",
   trainTable,
 );
 

@@ -7,8 +7,8 @@ export type WaitMode = 'map' | 'sleep';
  * (withinDeadline).
  *
  * While a mapAsync promise is pending, dawn.node keeps the JS thread busy checking for it; on a
- * software adapter that thread takes a core from the driver's worker threads, and the kernels ran up
- * to 1.8× longer on 2 cores (`map`: awaited at once). `sleep` instead blocks the JS thread between
+ * software adapter that thread takes a core from the driver's worker threads, and the kernels run
+ * longer (on 2 cores, compare `npm run bench:forward`'s `map` and `sleep` rows). `sleep` instead blocks the JS thread between
  * single turns of the event loop, where dawn.node checks, so the wait costs almost no CPU and ends
  * within a slice of the result: no estimate of the submission's length is needed, so a step that
  * takes longer than the one before is not polled for its remainder. The slices grow with the wait

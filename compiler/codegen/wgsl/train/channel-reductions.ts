@@ -1,5 +1,6 @@
 import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
+import { vectorElement, vectorWidth } from './vec4-loop.ts';
 
 const generator = 'compiler/codegen/wgsl/train/channel-reductions.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
@@ -235,18 +236,15 @@ ${useAllBindings([rw('loss'), rw('output'), rw('targetHeatmaps'), rw('weight')])
 `;
 }
 
-/** Values per lane of partial_sum: a vec4 where the count allows (4× fewer loads on a CPU adapter). */
-const partialSumWidth = (elements: number) => (elements % 4 === 0 ? 4 : 1);
-
-/** Workgroups of partialSumKernel: one lane per value, or per 4 values. */
+/** Workgroups of partialSumKernel: one lane per value, or per vec4 (vectorWidth). */
 export function partialSumWorkgroups(elements: number): WorkgroupCounts {
-  return { kind: 'fixed', x: Math.ceil(elements / partialSumWidth(elements) / 64) };
+  return { kind: 'fixed', x: Math.ceil(elements / vectorWidth(elements) / 64) };
 }
 
 /** Sums the split weight-gradient partials in slice order: dw[i] = Σ_s partial[s][i]. */
 export function partialSumKernel(elements: number, splits: number): string {
-  const width = partialSumWidth(elements);
-  const element = width === 4 ? 'vec4<f32>' : 'f32';
+  const width = vectorWidth(elements);
+  const element = vectorElement(elements);
   const bindings: KernelBinding[] = [
     { name: 'dw', access: 'read_write', element },
     { name: 'partial', access: 'read_write', element },

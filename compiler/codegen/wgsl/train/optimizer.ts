@@ -1,5 +1,6 @@
 import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
+import { laneLoop, laneLoopGroupElements, vectorElement, vectorWidth } from './vec4-loop.ts';
 
 const generator = 'compiler/codegen/wgsl/train/optimizer.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
@@ -20,21 +21,18 @@ export const hyperSlots = {
 } as const;
 export const hyperCount = 12;
 
-/** The flat buffers' element: vec4s where the values come in fours (always: entries are aligned). */
-const width = (elements: number) => (elements % 4 === 0 ? 4 : 1);
-const valuesPerLane = 64;
-
+/** The flat buffers are read as vec4s (their values always come in fours: entries are aligned). */
 function optimizerBindings(elements: number, state: readonly string[]): KernelBinding[] {
-  const element = width(elements) === 4 ? 'vec4<f32>' : 'f32';
+  const element = vectorElement(elements);
   return [
     ...['param', 'grad', ...state].map((name): KernelBinding => ({ name, access: 'read_write', element })),
     rw('hyper'),
   ];
 }
 
-/** Workgroups of an optimizer kernel: 64 lanes, each taking every 64th of 64 · 64 vec4s. */
+/** Workgroups of an optimizer kernel (a laneLoop over the vec4s). */
 export function optimizerWorkgroups(elements: number): WorkgroupCounts {
-  return { kind: 'fixed', x: Math.ceil(elements / width(elements) / (64 * valuesPerLane)) };
+  return { kind: 'fixed', x: Math.ceil(elements / vectorWidth(elements) / laneLoopGroupElements) };
 }
 
 /**
@@ -42,20 +40,13 @@ export function optimizerWorkgroups(elements: number): WorkgroupCounts {
  * a storage load that other writes might alias is repeated per value and lane.
  */
 const loop = (bindings: KernelBinding[], elements: number, hyper: string[], body: string) => `
-const COUNT: u32 = ${u32(elements / width(elements))};
+const COUNT: u32 = ${u32(elements / vectorWidth(elements))};
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 ${useAllBindings(bindings)}
 ${hyper.map((line) => `  ${line}`).join('\n')}
-  let first = group.x * ${u32(64 * valuesPerLane)} + lid;
-  for (var j = 0u; j < ${u32(valuesPerLane)}; j = j + 1u) {
-    let i = first + j * 64u;
-    if (i >= COUNT) {
-      break;
-    }
-${body}
-  }
+${laneLoop('COUNT', body)}
 }`;
 
 /**

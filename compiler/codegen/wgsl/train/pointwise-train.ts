@@ -1,6 +1,7 @@
 import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
 import { channelKernelHeader } from './channel-reductions.ts';
+import { laneLoop, laneLoopGroupElements, vectorElement, vectorWidth } from './vec4-loop.ts';
 
 const generator = 'compiler/codegen/wgsl/train/pointwise-train.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
@@ -32,18 +33,11 @@ ${body}
 `;
 }
 
-/** Values per lane of a channelPlanes kernel, each lane taking every 64th vec4 (or value). */
-const valuesPerLane = 64;
-
-/** A channelPlanes kernel's element: vec4s where a plane's values come in fours, else scalars. */
-const channelPlaneWidth = (plane: number) => (plane % 4 === 0 ? 4 : 1);
-
 /**
- * A per-value kernel over N·C·H·W values whose formula uses per-channel values: a workgroup of 64
- * lanes takes 64 · 64 consecutive vec4s (values where a plane does not come in fours), adjacent lanes
- * adjacent vec4s. Its work does not depend on how the values divide into planes: one workgroup per
- * image and channel was 2–3× slower on lavapipe for HRNet's 48- and 192-value planes, where the
- * workgroups are many and small. `perValue` names the bindings with one value per element (vec4
+ * A per-value kernel over N·C·H·W values whose formula uses per-channel values: a laneLoop over the
+ * vec4s (values where a plane does not come in fours). Its work does not depend on how the values
+ * divide into planes: with one workgroup per image and channel, HRNet's 48- and 192-value planes made
+ * many small workgroups, which lavapipe ran several times slower. `perValue` names the bindings with one value per element (vec4
  * bindings); the others hold per-channel values. `perChannel` computes the channel's values from c,
  * `body` computes out[i]; ZERO is 0 of the element type.
  */
@@ -56,8 +50,8 @@ function channelPlanes(
   perChannel: string,
   body: string,
 ): string {
-  const width = channelPlaneWidth(plane);
-  const element = width === 4 ? 'vec4<f32>' : 'f32';
+  const width = vectorWidth(plane);
+  const element = vectorElement(plane);
   const typed = bindings.map((b): KernelBinding => (perValue.includes(b.name) ? { ...b, element } : b));
   return `${channelKernelHeader(generator, description, typed, channels, plane / width)}
 const ZERO: ${element} = ${element}(0.0);
@@ -66,16 +60,7 @@ const ZERO: ${element} = ${element}(0.0);
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
 ${useAllBindings(typed)}
   let total = params.batch * C * PLANE;
-  let first = group.x * ${u32(64 * valuesPerLane)} + lid;
-  for (var j = 0u; j < ${u32(valuesPerLane)}; j = j + 1u) {
-    let i = first + j * 64u;
-    if (i >= total) {
-      break;
-    }
-    let c = (i / PLANE) % C;
-${perChannel}
-${body}
-  }
+${laneLoop('total', `    let c = (i / PLANE) % C;\n${perChannel}\n${body}`)}
 }
 `;
 }
@@ -84,8 +69,8 @@ ${body}
 export function channelPlaneWorkgroups(channels: number, plane: number): WorkgroupCounts {
   return {
     kind: 'tiles',
-    columnsPerImage: (channels * plane) / channelPlaneWidth(plane),
-    columnsPerGroup: 64 * valuesPerLane,
+    columnsPerImage: (channels * plane) / vectorWidth(plane),
+    columnsPerGroup: laneLoopGroupElements,
     rows: 1,
   };
 }
@@ -160,9 +145,9 @@ export function batchNormInputGradKernel(
  * dy2 (an add whose only reader this is). Over vec4s when an image's values come in fours.
  */
 export function reluGradKernel(perImage: number, summed = false): string {
-  const vectors = perImage % 4 === 0;
-  const element = vectors ? 'vec4<f32>' : 'f32';
-  const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
+  const vectors = vectorWidth(perImage) === 4;
+  const element = vectorElement(perImage);
+  const zero = `${element}(0.0)`;
   const binding = (name: string): KernelBinding => ({ name, access: 'read_write', element });
   const gradient = summed ? '(dy[i] + dy2[i])' : 'dy[i]';
   return pointwise(
@@ -176,7 +161,7 @@ export function reluGradKernel(perImage: number, summed = false): string {
 
 /** Loop iterations per image of reluGradKernel. */
 export function reluGradIterations(perImage: number): number {
-  return perImage % 4 === 0 ? perImage / 4 : perImage;
+  return perImage / vectorWidth(perImage);
 }
 
 /** mse_loss_grad: w · (pred·w − gt·w) / (J · N · h · w). */
