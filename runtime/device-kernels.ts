@@ -18,9 +18,18 @@ export function subgroupsPay(adapter: GPUAdapter): boolean {
 }
 
 /**
- * The program as this device runs it: dispatches whose kernel needs the `subgroups` feature run their
- * twin without it when the device was opened without the feature. Same bindings, workgroups and values.
+ * The kernel a device runs for a dispatch (or a variant of one): a kernel that needs the `subgroups`
+ * feature gives way to its twin without it when the device was opened without the feature. Same
+ * bindings, workgroups and values.
  */
+export function deviceKernel(
+  d: { readonly kernel: string; readonly withoutSubgroups?: string },
+  features: GPUSupportedFeatures,
+): string {
+  return d.withoutSubgroups !== undefined && !features.has('subgroups') ? d.withoutSubgroups : d.kernel;
+}
+
+/** The program as this device runs it (deviceKernel for every dispatch). */
 export function kernelsForDevice<P extends { readonly dispatches: readonly Dispatch[] }>(
   program: P,
   features: GPUSupportedFeatures,
@@ -28,8 +37,6 @@ export function kernelsForDevice<P extends { readonly dispatches: readonly Dispa
   if (features.has('subgroups')) return program;
   return {
     ...program,
-    dispatches: program.dispatches.map((d) =>
-      d.withoutSubgroups === undefined ? d : { ...d, kernel: d.withoutSubgroups },
-    ),
+    dispatches: program.dispatches.map((d) => ({ ...d, kernel: deviceKernel(d, features) })),
   };
 }

@@ -1,6 +1,7 @@
 import { median } from '../../common/median.ts';
 import { Prng } from '../../common/prng.ts';
 import { relativeError } from '../../common/relative-error.ts';
+import { deviceKernel } from '../device-kernels.ts';
 import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
@@ -58,8 +59,7 @@ export async function tuneKernels(
   for (const dispatch of compiled.forward.dispatches)
     if (dispatch.choice && !choices.has(dispatch.choice.key)) choices.set(dispatch.choice.key, dispatch);
   // A variant that needs subgroups runs its twin on a device without them, as the runtime would.
-  const kernelOf = (v: DispatchVariant) =>
-    v.withoutSubgroups !== undefined && !device.features.has('subgroups') ? v.withoutSubgroups : v.kernel;
+  const kernelOf = (v: DispatchVariant) => deviceKernel(v, device.features);
   const names = [...new Set([...choices.values()].flatMap((d) => d.choice!.variants.map(kernelOf)))];
   const pipelines = await createPipelines(gpu, names, compiled.kernels, 'tuning');
   const tensors = randomParameters(compiled.manifest.parameters, options.seed ?? 0);
