@@ -27,11 +27,10 @@ class SlowFirstSequencer extends BaseSequencer {
       const at = slowFirst.indexOf(relative(file.project.config.root, file.moduleId));
       return at < 0 ? slowFirst.length : at;
     };
-    const ordered = sorted
+    return sorted
       .map((file, order) => ({ file, order }))
       .sort((a, b) => rank(a.file) - rank(b.file) || a.order - b.order)
       .map(({ file }) => file);
-    return ordered;
   }
 }
 

@@ -8,12 +8,13 @@ export type WaitMode = 'map' | 'sleep';
  *
  * While a mapAsync promise is pending, dawn.node keeps the JS thread busy checking for it; on a
  * software adapter that thread takes a core from the driver's worker threads, and the kernels run
- * longer (on 2 cores, compare `npm run bench:forward`'s `map` and `sleep` rows). `sleep` instead blocks the JS thread between
- * single turns of the event loop, where dawn.node checks, so the wait costs almost no CPU and ends
- * within a slice of the result: no estimate of the submission's length is needed, so a step that
- * takes longer than the one before is not polled for its remainder. The slices grow with the wait
- * (a tenth of the time waited, 0.05–5 ms), so short submissions are not held up. In a browser, whose
- * WebGPU does not poll and whose page thread may not block, `sleep` awaits the map as `map` does.
+ * longer (on 2 cores, compare `npm run bench:forward`'s `map` and `sleep` rows). `sleep` instead
+ * blocks the JS thread between single turns of the event loop, where dawn.node checks, so the wait
+ * costs almost no CPU and ends within a slice of the result: no estimate of the submission's length
+ * is needed, so a step that takes longer than the one before is not polled for its remainder. The
+ * slices grow with the wait (a tenth of the time waited, 0.05–5 ms), so short submissions are not
+ * held up. In a browser, whose WebGPU does not poll and whose page thread may not block, `sleep`
+ * awaits the map as `map` does.
  */
 export async function mapRead(
   device: GPUDevice,

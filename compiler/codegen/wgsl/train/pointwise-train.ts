@@ -37,9 +37,9 @@ ${body}
  * A per-value kernel over N·C·H·W values whose formula uses per-channel values: a laneLoop over the
  * vec4s (values where a plane does not come in fours). Its work does not depend on how the values
  * divide into planes: with one workgroup per image and channel, HRNet's 48- and 192-value planes made
- * many small workgroups, which lavapipe ran several times slower. `perValue` names the bindings with one value per element (vec4
- * bindings); the others hold per-channel values. `perChannel` computes the channel's values from c,
- * `body` computes out[i]; ZERO is 0 of the element type.
+ * many small workgroups, which lavapipe ran several times slower. `perValue` names the bindings with
+ * one value per element (vec4 bindings); the others hold per-channel values. `perChannel` computes
+ * the channel's values from c, `body` computes out[i]; ZERO is 0 of the element type.
  */
 function channelPlanes(
   description: string,
