@@ -1,4 +1,4 @@
-import type { Dispatch, ForwardProgram, WeightEntry } from './program.ts';
+import type { Dispatch, ForwardProgram, TrainStepProgram, WeightEntry } from './program.ts';
 
 /**
  * OUT/<exp>/tuning.json, written by `hrnet tune`: for each convolution (by its choice key), the
@@ -26,11 +26,10 @@ export interface KernelSelection {
   readonly tuning?: TuningFile;
 }
 
-export interface ChosenKernels {
-  /** The program with every choice made: each dispatch runs one kernel, and `choice` is gone. */
-  readonly program: ForwardProgram;
-  /** The weight entries the chosen kernels bind, packed together; the others have no bytes. */
-  readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
+/** What a choice over one program's dispatches decided (see chooseKernels). */
+interface ChosenDispatches {
+  /** Each dispatch runs one kernel, and `choice` is gone; a variant's `followedBy` launches follow it. */
+  readonly dispatches: readonly Dispatch[];
   /** What decided: a tuning file for this adapter, or the adapter class's defaults. */
   readonly source: 'tuning' | 'software defaults' | 'hardware defaults';
   /** Dispatches whose variant the tuning file chose. */
@@ -39,6 +38,18 @@ export interface ChosenKernels {
   readonly ignoredTuning?: string;
   /** Dispatches per variant name, e.g. { 'direct-p16k8': 40, gemm: 12 }. */
   readonly variantCounts: Readonly<Record<string, number>>;
+}
+
+export interface ChosenKernels extends ChosenDispatches {
+  /** The program with every choice made. */
+  readonly program: ForwardProgram;
+  /** The weight entries the chosen kernels bind, packed together; the others have no bytes. */
+  readonly weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] };
+}
+
+export interface ChosenTrainingKernels extends ChosenDispatches {
+  /** The training step with every choice made. */
+  readonly program: TrainStepProgram;
 }
 
 /**
@@ -51,14 +62,35 @@ export function chooseKernels(
   weights: { readonly bytes: number; readonly entries: readonly WeightEntry[] },
   selection: KernelSelection,
 ): ChosenKernels {
+  const chosen = chooseDispatches(program.dispatches, selection);
+  return {
+    ...chosen,
+    program: { ...program, dispatches: chosen.dispatches },
+    weights: packUsedEntries(weights.entries, chosen.dispatches),
+  };
+}
+
+/**
+ * Makes every kernel choice of a training step as chooseKernels does: on a software adapter the
+ * direct kernels, on a GPU the tiled GEMM (unless a tuning file names another variant).
+ */
+export function chooseTrainingKernels(
+  program: TrainStepProgram,
+  selection: KernelSelection,
+): ChosenTrainingKernels {
+  const chosen = chooseDispatches(program.dispatches, selection);
+  return { ...chosen, program: { ...program, dispatches: chosen.dispatches } };
+}
+
+function chooseDispatches(dispatches: readonly Dispatch[], selection: KernelSelection): ChosenDispatches {
   const tuning = selection.tuning;
   const tuningApplies = tuning !== undefined && tuning.adapter === selection.adapter;
   const defaultsName = selection.isSoftware ? 'software' : 'hardware';
   const variantCounts: Record<string, number> = {};
   let tunedCount = 0;
-  const dispatches = program.dispatches.map((dispatch): Dispatch => {
+  const chosen = dispatches.flatMap((dispatch): Dispatch[] => {
     const choice = dispatch.choice;
-    if (!choice) return dispatch;
+    if (!choice) return [dispatch];
     const byName = (name: string | undefined) => choice.variants.find((v) => v.name === name);
     // A variant this compilation does not have (another --target) leaves the default in place.
     const tuned = tuningApplies ? byName(tuning.kernels[choice.key]?.variant) : undefined;
@@ -72,21 +104,21 @@ export function chooseKernels(
     }
     variantCounts[variant.name] = (variantCounts[variant.name] ?? 0) + 1;
     const { choice: _made, withoutSubgroups: _default, ...rest } = dispatch;
-    return {
+    const own: Dispatch = {
       ...rest,
       kernel: variant.kernel,
       bindings: variant.bindings,
       workgroups: variant.workgroups,
       ...(variant.withoutSubgroups === undefined ? {} : { withoutSubgroups: variant.withoutSubgroups }),
     };
+    return [own, ...(variant.followedBy ?? []).map((launch) => ({ ...rest, ...launch }))];
   });
   const ignoredTuning =
     tuning !== undefined && !tuningApplies
       ? `the tuning file was measured on ${tuning.adapter}, not on this adapter (${selection.adapter}); using the defaults`
       : undefined;
   return {
-    program: { ...program, dispatches },
-    weights: packUsedEntries(weights.entries, dispatches),
+    dispatches: chosen,
     source: tunedCount > 0 ? 'tuning' : `${defaultsName} defaults`,
     tuned: tunedCount,
     ...(ignoredTuning ? { ignoredTuning } : {}),

@@ -68,6 +68,18 @@ export interface DispatchVariant {
   readonly workgroups: WorkgroupCounts;
   /** The kernel to run instead on a device without the `subgroups` feature. */
   readonly withoutSubgroups?: string;
+  /**
+   * Launches this variant makes after its own to finish the same values: the training GEMM computes
+   * a strided convolution's input gradient one stride class at a time, where the direct kernel
+   * takes one launch.
+   */
+  readonly followedBy?: readonly VariantLaunch[];
+}
+
+export interface VariantLaunch {
+  readonly kernel: string;
+  readonly bindings: readonly Binding[];
+  readonly workgroups: WorkgroupCounts;
 }
 
 /**

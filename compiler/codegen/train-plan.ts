@@ -1,4 +1,11 @@
-import type { ArenaTensor, Binding, FixedTensor, FlatEntry, WorkgroupCounts } from '../../runtime/program.ts';
+import type {
+  ArenaTensor,
+  Binding,
+  DispatchVariant,
+  FixedTensor,
+  FlatEntry,
+  WorkgroupCounts,
+} from '../../runtime/program.ts';
 import type { Graph, Node } from '../ir/graph.ts';
 import { valueNames } from '../ir/print.ts';
 import { elementsPerItem } from '../ir/tensor-type.ts';
@@ -99,6 +106,7 @@ function layoutFlat(nodes: readonly Node[]): {
 export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): TrainKernelProgram {
   // The GEMM on GPUs; the direct kernel where it runs, for software adapters (see planKernels).
   const directAllowed = (options.target ?? 'auto') !== 'gpu';
+  const offersChoice = (options.target ?? 'auto') === 'auto';
   const nodes = graph.nodes;
   const trainable = nodes.filter(
     (n) => n.op === 'parameter' && (n.attrs.role === 'weight' || n.attrs.role === 'bias'),
@@ -163,7 +171,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
   /**
    * The direct convolution kernel reading the parameter in place, where it runs the shape (see
    * usesDirectConv): on the CPU adapters this project tests on it is several times faster than the
-   * GEMM, and the training step has no kernel choice yet.
+   * GEMM.
    */
   const directTrainConv = (s: ConvShape, hasBias: boolean, weights: 'official' | 'flipped-transposed') => {
     const spec: ConvKernelSpec = {
@@ -194,8 +202,8 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     };
   };
   /** The split GEMM weight gradient: the reference, and what GPUs run. */
-  const gemmWeightGradient = (s: ConvShape) => {
-    const spec = convGradWeightSpec(s);
+  const gemmWeightGradient = (s: ConvShape, splits?: number) => {
+    const spec = convGradWeightSpec(s, splits);
     const tiling = gemmTiling(spec);
     return {
       kernel: addKernel(
@@ -276,6 +284,57 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     steps.push({ reads, writes: typeof writes === 'number' ? [writes] : writes });
   };
 
+  /**
+   * A convolution's launch (forward, input or weight gradient). Under --target auto it offers both
+   * strategies, chosen when the runtime loads the step (runtime/kernel-choice.ts): the direct kernel,
+   * software adapters' default, and the tiled GEMM, GPUs' (the reference, listed first; its kernel
+   * names the choice). Other targets, and shapes the direct kernel does not run, get one of them.
+   */
+  const pushConvolution = (
+    node: Node,
+    bindings: Binding[],
+    reads: number[],
+    writes: number,
+    direct: ConvStrategy | undefined,
+    gemmStrategy: () => ConvStrategy,
+  ) => {
+    if (direct && !offersChoice) {
+      push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups);
+      return;
+    }
+    const gemm = gemmStrategy();
+    if (!direct) {
+      for (const launch of [gemm, ...(gemm.followedBy ?? [])])
+        push(node, launch.kernel, bindings, launch.workgroups, reads, writes);
+      return;
+    }
+    const variant = (name: string, strategy: ConvStrategy): DispatchVariant => ({
+      name,
+      kernel: strategy.kernel,
+      bindings,
+      workgroups: strategy.workgroups,
+      ...(strategy.withoutSubgroups === undefined ? {} : { withoutSubgroups: strategy.withoutSubgroups }),
+      ...(strategy.followedBy?.length
+        ? {
+            followedBy: strategy.followedBy.map((t) => ({
+              kernel: t.kernel,
+              bindings,
+              workgroups: t.workgroups,
+            })),
+          }
+        : {}),
+    });
+    push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups);
+    launches[launches.length - 1] = {
+      ...launches[launches.length - 1]!,
+      choice: {
+        key: gemm.kernel,
+        variants: [variant('gemm', gemm), variant('direct', direct)],
+        defaults: { software: 'direct', hardware: 'gemm' },
+      },
+    };
+  };
+
   // Launches that also compute a neighbour (see fusedWith): those neighbours get no launch of their own.
   const consumers = new Map<number, Node[]>();
   for (const node of nodes)
@@ -295,55 +354,43 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         break;
       case 'conv2d': {
         const s = convShape(shapeOf(i0!), shapeOf(node.id), a);
-        const direct = directTrainConv(s, i2 !== undefined, 'official');
-        const { kernel, workgroups } =
-          direct ?? gemm(convForwardSpec(s, i2 !== undefined), s.outHeight * s.outWidth, 0);
-        push(
+        pushConvolution(
           node,
-          kernel,
           [bind(node.id), bind(i0!), bind(i1!), ...(i2 === undefined ? [] : [bind(i2)])],
-          workgroups,
           node.inputs.slice(),
           node.id,
-          direct?.withoutSubgroups,
+          directTrainConv(s, i2 !== undefined, 'official'),
+          () => gemm(convForwardSpec(s, i2 !== undefined), s.outHeight * s.outWidth, 0),
         );
         break;
       }
       case 'conv2d_grad_input': {
         const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
-        const direct = directTrainConv(inputGradientConv(s), false, 'flipped-transposed');
-        if (direct) {
-          push(
-            node,
-            direct.kernel,
-            [bind(node.id), bind(i0!), bind(i1!)],
-            direct.workgroups,
-            [i0!, i1!],
-            node.id,
-            direct.withoutSubgroups,
-          );
-          break;
-        }
-        for (const strideClass of strideClasses(s)) {
-          const { kernel, workgroups } = gemm(
-            convGradInputSpec(s, strideClass),
-            strideClass.rows * strideClass.cols,
-            0,
-          );
-          push(node, kernel, [bind(node.id), bind(i0!), bind(i1!)], workgroups, [i0!, i1!], node.id);
-        }
+        // The GEMM runs once per stride class (one class at stride 1).
+        const [first, ...rest] = strideClasses(s).map((strideClass) =>
+          gemm(convGradInputSpec(s, strideClass), strideClass.rows * strideClass.cols, 0),
+        );
+        pushConvolution(
+          node,
+          [bind(node.id), bind(i0!), bind(i1!)],
+          [i0!, i1!],
+          node.id,
+          directTrainConv(inputGradientConv(s), false, 'flipped-transposed'),
+          () => ({ ...first!, followedBy: rest }),
+        );
         break;
       }
       case 'conv2d_grad_weight': {
         const s = convShape(shapeOf(i0!), shapeOf(i1!), a);
-        const { kernel, withoutSubgroups, workgroups, splits } = directAllowed
-          ? directWeightGradient(s)
-          : gemmWeightGradient(s);
+        const direct = directAllowed ? directWeightGradient(s) : undefined;
+        // Both strategies split the reduction alike, so they share the partial sums and their sum.
+        const gemmGradient = gemmWeightGradient(s, direct?.splits);
+        const splits = gemmGradient.splits;
         const elements = s.outChannels * s.inChannels * s.kernel * s.kernel;
-        const launch = (bindings: Binding[], reads: number[], writes: number) =>
-          push(node, kernel, bindings, workgroups, reads, writes, withoutSubgroups);
+        const convolution = (bindings: Binding[], writes: number) =>
+          pushConvolution(node, bindings, [i0!, i1!], writes, direct, () => gemmGradient);
         if (splits === 1) {
-          launch([bind(node.id), bind(i0!), bind(i1!)], [i0!, i1!], node.id);
+          convolution([bind(node.id), bind(i0!), bind(i1!)], node.id);
         } else {
           const temporary = nextTemporary--;
           temporaries.push({
@@ -352,7 +399,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             label: `partial sums of ${node.module} weight gradient`,
             shape: [splits, elements],
           });
-          launch([{ kind: 'fixed', tensor: temporary }, bind(i0!), bind(i1!)], [i0!, i1!], temporary);
+          convolution([{ kind: 'fixed', tensor: temporary }, bind(i0!), bind(i1!)], temporary);
           const reduce = addKernel(
             partialSumKernel(elements, splits),
             `sum of ${splits} partial weight gradients`,
@@ -663,6 +710,14 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
 export const optimizerHyperValues = hyperCount;
 
 /** The attributes the planner reads; the verifier guarantees each op has its own. */
+/** One strategy's launch of a convolution (see pushConvolution); `followedBy` follow it. */
+interface ConvStrategy {
+  readonly kernel: string;
+  readonly workgroups: WorkgroupCounts;
+  readonly withoutSubgroups?: string | undefined;
+  readonly followedBy?: readonly { readonly kernel: string; readonly workgroups: WorkgroupCounts }[];
+}
+
 interface TrainAttrs {
   readonly kernel: number;
   readonly stride: number;

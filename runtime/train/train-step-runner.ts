@@ -4,6 +4,7 @@ import type { GpuContext } from '../gpu/adapter.ts';
 import { DispatchExecutor, type ReadRegion } from '../gpu/dispatch-executor.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped, type WaitMode } from '../gpu/result-wait.ts';
+import { chooseTrainingKernels } from '../kernel-choice.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
@@ -100,7 +101,12 @@ export class TrainStepRunner {
     kernels: ReadonlyMap<string, string>,
     optimizer: OptimizerSettings,
   ): Promise<TrainStepRunner> {
-    const runnable = kernelsForDevice(program, gpu.device.features);
+    // The kernels for this adapter's class (a program chosen already passes through unchanged).
+    const chosen = chooseTrainingKernels(program, {
+      adapter: gpu.adapterDescription,
+      isSoftware: gpu.isSoftware,
+    }).program;
+    const runnable = kernelsForDevice(chosen, gpu.device.features);
     const names = [
       ...new Set(
         [...runnable.dispatches, runnable.optimizer.adam, runnable.optimizer.sgd].map((d) => d.kernel),

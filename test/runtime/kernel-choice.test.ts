@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { relativeError } from '../../common/relative-error.ts';
 import { kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
-import { chooseKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
-import { loadCompiledProgram } from '../../runtime/program-loader.ts';
+import { chooseKernels, chooseTrainingKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
+import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { runCli } from '../cli/run-cli.ts';
@@ -149,6 +149,53 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
     const software = await loadCompiledProgram(compile('software'));
     for (const d of software.forward.dispatches.filter((d) => d.choice))
       expect(d.choice!.defaults.hardware).toBe(d.choice!.defaults.software);
+  });
+});
+
+describe("the training step's kernel variants", async () => {
+  const step = await loadTrainStep(compile('auto'));
+  const choices = step.dispatches.filter((d) => d.choice);
+
+  it('--target auto offers the GEMM and the direct kernel for each convolution and gradient', () => {
+    // conv1 and conv2: forward, input gradient and weight gradient each.
+    expect(choices.map((d) => d.module)).toEqual(['conv1', 'conv2', 'conv2', 'conv2', 'conv1', 'conv1']);
+    for (const d of choices) {
+      expect(d.choice!.variants.map((v) => v.name)).toEqual(['gemm', 'direct']);
+      expect(d.choice!.defaults).toEqual({ software: 'direct', hardware: 'gemm' });
+      expect(d.kernel).toBe(d.choice!.variants[1]!.kernel);
+      expect(d.choice!.key).toBe(d.choice!.variants[0]!.kernel);
+    }
+    // conv1's input gradient (stride 2): the GEMM runs once per stride class, the direct kernel once.
+    const strided = choices.find((d) => d.onlyForGradInput)!;
+    expect(strided.choice!.variants[0]!.followedBy).toHaveLength(3);
+    expect(strided.choice!.variants[1]!.followedBy).toBeUndefined();
+  });
+
+  it('a software adapter runs the direct kernels, a GPU the GEMM with every stride class', () => {
+    const software = chooseTrainingKernels(step, { adapter, isSoftware: true });
+    expect(software.variantCounts).toEqual({ direct: 6 });
+    expect(software.program.dispatches.map((d) => d.kernel)).toEqual(step.dispatches.map((d) => d.kernel));
+    expect(software.program.dispatches.some((d) => d.choice)).toBe(false);
+    const hardware = chooseTrainingKernels(step, { adapter: 'a GPU', isSoftware: false });
+    expect(hardware.variantCounts).toEqual({ gemm: 6 });
+    expect(hardware.source).toBe('hardware defaults');
+    const kernels = hardware.program.dispatches.map((d) => d.kernel);
+    expect(kernels).toHaveLength(step.dispatches.length + 3);
+    expect(kernels.filter((k) => k.startsWith('gemm'))).toHaveLength(6 + 3);
+    expect(kernels.some((k) => k.startsWith('direct') || k.startsWith('wgrad'))).toBe(false);
+    // The stride classes' launches keep the dispatch's module and its mark.
+    expect(hardware.program.dispatches.filter((d) => d.onlyForGradInput)).toHaveLength(4);
+  });
+
+  it('--target gpu and --target software compile one strategy, with no choice', async () => {
+    const gpu = await loadTrainStep(compile('gpu'));
+    expect(gpu.dispatches.some((d) => d.choice)).toBe(false);
+    expect(gpu.dispatches.some((d) => d.kernel.startsWith('direct') || d.kernel.startsWith('wgrad'))).toBe(
+      false,
+    );
+    const software = await loadTrainStep(compile('software'));
+    expect(software.dispatches.some((d) => d.choice)).toBe(false);
+    expect(software.dispatches.map((d) => d.kernel)).toEqual(step.dispatches.map((d) => d.kernel));
   });
 });
 

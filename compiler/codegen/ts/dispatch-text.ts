@@ -34,8 +34,12 @@ export function writeDispatch(writer: CodeBlockWriter, dispatch: Dispatch): void
         for (const v of choice.variants) {
           const twin =
             v.withoutSubgroups === undefined ? '' : `, withoutSubgroups: ${quote(v.withoutSubgroups)}`;
+          const followedBy =
+            v.followedBy === undefined
+              ? ''
+              : `, followedBy: [${v.followedBy.map((t) => `{ kernel: ${quote(t.kernel)}, bindings: [${t.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(t.workgroups)} }`).join(', ')}]`;
           writer.writeLine(
-            `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(v.workgroups)}${twin} },`,
+            `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(v.workgroups)}${twin}${followedBy} },`,
           );
         }
       });

@@ -227,8 +227,7 @@ export function weightGradientSplits(s: ConvShape): number {
  * dW = Σ over the batch and output positions of dy × input, as a GEMM whose reduction (N·Ho·Wo, huge
  * for early layers) is split over workgroups into partial sums, reduced afterwards in a fixed order.
  */
-export function convGradWeightSpec(s: ConvShape): GemmSpec {
-  const splits = weightGradientSplits(s);
+export function convGradWeightSpec(s: ConvShape, splits = weightGradientSplits(s)): GemmSpec {
   const target = splits > 1 ? 'partial[(split * COUT + m) * CIN * TAPS + n]' : 'dw[m * CIN * TAPS + n]';
   return {
     description: describe(`weight gradient${splits > 1 ? ` (${splits} partial sums)` : ''}`, s),
