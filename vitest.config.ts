@@ -3,21 +3,20 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Test files that ran longest in a CI run (fresh clone, empty shader cache: 430, 370, 250, 165, 160,
- * 150, 125, 120 and 120 s), slowest first. On a fresh clone vitest has no timings of its own and
- * starts files by size, which once left one worker running forward-parity alone for its last 4
- * minutes; started first, the long files overlap the many short ones.
+ * Test files that ran longest in a CI run (fresh clone, empty shader cache: 600, 440, 245, 200, 100,
+ * 80, 65 and 55 s), slowest first. On a fresh clone vitest has no timings of its own and starts
+ * files by size, which once left one worker running forward-parity alone for its last 4 minutes;
+ * started first, the long files overlap the many short ones.
  */
 const slowFirst = [
-  'test/codegen/train-kernels.test.ts',
-  'test/bad-inputs/output-paths.test.ts',
   'test/runtime/forward-parity.test.ts',
-  'test/bad-inputs/weights-and-images.test.ts',
-  'test/weights/export.test.ts',
-  'test/browser/serve-train.test.ts',
-  'test/bad-inputs/annotations.test.ts',
-  'test/cli/hrnet-train.test.ts',
+  'test/bad-inputs/output-paths.test.ts',
+  'test/codegen/train-kernels.test.ts',
   'test/codegen/conv-direct.test.ts',
+  'test/cli/hrnet-train.test.ts',
+  'test/browser/serve-train.test.ts',
+  'test/weights/export.test.ts',
+  'test/runtime/kernel-choice.test.ts',
 ];
 
 class SlowFirstSequencer extends BaseSequencer {

@@ -2,15 +2,18 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Prng } from '../../common/prng.ts';
 import { relativeError } from '../../common/relative-error.ts';
 import { kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
 import { chooseKernels, chooseTrainingKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
+import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
 import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { testInput } from '../helpers/test-weights.ts';
+import { testTrainBatch } from '../helpers/train-batch.ts';
 
 const fixture = new URL('../fixtures/ir/strided.ir', import.meta.url).pathname;
 const adapter = 'mesa software llvmpipe: test';
@@ -153,7 +156,9 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
 });
 
 describe("the training step's kernel variants", async () => {
-  const step = await loadTrainStep(compile('auto'));
+  const folder = compile('auto');
+  const step = await loadTrainStep(folder);
+  const auto = await loadCompiledProgram(folder);
   const choices = step.dispatches.filter((d) => d.choice);
 
   it('--target auto offers the GEMM and the direct kernel for each convolution and gradient', () => {
@@ -185,6 +190,48 @@ describe("the training step's kernel variants", async () => {
     expect(kernels.some((k) => k.startsWith('direct') || k.startsWith('wgrad'))).toBe(false);
     // The stride classes' launches keep the dispatch's module and its mark.
     expect(hardware.program.dispatches.filter((d) => d.onlyForGradInput)).toHaveLength(4);
+  });
+
+  it("a GPU's choice computes the step a software adapter's does (run on lavapipe, strided input gradient included)", async () => {
+    const prng = new Prng(5);
+    const tensors = new Map(
+      [...step.parameters, ...step.running].map((entry) => {
+        const count = entry.shape.reduce((n, d) => n * d, 1);
+        const low = entry.name.endsWith('running_var') ? 0.5 : -0.5;
+        return [
+          entry.name,
+          { shape: entry.shape, data: Float32Array.from({ length: count }, () => low + prng.next()) },
+        ];
+      }),
+    );
+    const batch = testTrainBatch(2, step.inputShapes.target[0]!, [16, 16], [8, 8], 6);
+    const run = async (program: typeof step) => {
+      const runner = await TrainStepRunner.create(await testGpu(), program, auto.kernels, {
+        kind: 'adam',
+        momentum: 0.9,
+        weightDecay: 0,
+        nesterov: false,
+      });
+      runner.setState(tensors);
+      const result = await runner.step({ count: 2, ...batch }, 0.01, {
+        heatmaps: true,
+        gradients: true,
+        gradInput: true,
+      });
+      const state = await runner.readState();
+      runner.destroy();
+      return { result, state };
+    };
+    const software = await run(chooseTrainingKernels(step, { adapter, isSoftware: true }).program);
+    const hardware = await run(chooseTrainingKernels(step, { adapter: 'a GPU', isSoftware: false }).program);
+    expect(relativeError([hardware.result.loss], [software.result.loss])).toBeLessThanOrEqual(1e-6);
+    expect(relativeError(hardware.result.heatmaps!, software.result.heatmaps!)).toBeLessThanOrEqual(1e-5);
+    expect(relativeError(hardware.result.gradients!, software.result.gradients!)).toBeLessThanOrEqual(1e-5);
+    // conv1's input gradient: the GEMM's four stride classes against the direct kernel's one launch.
+    expect(relativeError(hardware.result.gradInput!, software.result.gradInput!)).toBeLessThanOrEqual(1e-5);
+    expect(
+      relativeError(hardware.state.get('conv1.weight')!.data, software.state.get('conv1.weight')!.data),
+    ).toBeLessThanOrEqual(1e-6);
   });
 
   it('--target gpu and --target software compile one strategy, with no choice', async () => {

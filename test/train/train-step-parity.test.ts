@@ -4,7 +4,6 @@ import { relativeError } from '../../common/relative-error.ts';
 import { interpretGraph } from '../../compiler/ir/interpret.ts';
 import { buildTrainingGraph, trainingOutput } from '../../compiler/passes/training-graph.ts';
 import { kernelsForDevice } from '../../runtime/device-kernels.ts';
-import { chooseTrainingKernels } from '../../runtime/kernel-choice.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
 import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
@@ -41,8 +40,8 @@ const compiled = await compileTestExperiment('tiny/w8_64x64.yaml');
 const trainStep = await loadTrainStep(compiled);
 const { kernels } = await loadCompiledProgram(compiled);
 
-async function gpuStep(program = trainStep) {
-  const runner = await TrainStepRunner.create(await testGpu(), program, kernels, {
+async function gpuStep() {
+  const runner = await TrainStepRunner.create(await testGpu(), trainStep, kernels, {
     kind: 'adam',
     momentum: 0.9,
     weightDecay: 0,
@@ -60,59 +59,43 @@ async function gpuStep(program = trainStep) {
   return { result, state, gradients };
 }
 
-/** Checks a step against the PyTorch reference: the same bounds for every choice of kernels. */
-function expectOfficialStep(
-  { result, state, gradients }: Awaited<ReturnType<typeof gpuStep>>,
-  kernelsUsed: string,
-) {
-  const report = (what: string, e: number) => {
-    console.log(`train-step parity (${kernelsUsed}) ${what}: relative error ${e.toExponential(2)}`);
-    return e;
-  };
-  expect(report('loss', relativeError([result.loss], reference.get('loss64')!.data))).toBeLessThanOrEqual(
-    1e-4,
-  );
-  expect(
-    report('output', relativeError(result.heatmaps!, reference.get('output64')!.data)),
-  ).toBeLessThanOrEqual(1e-4);
-  let runningWorst = 0;
-  for (const [name, value] of reference) {
-    if (name.startsWith('after.') && /running_(mean|var)$/.test(name))
-      runningWorst = Math.max(runningWorst, relativeError(state.get(name.slice(6))!.data, value.data));
-  }
-  expect(report('BN running statistics (worst)', runningWorst)).toBeLessThanOrEqual(1e-5);
-  // Per tensor: within 1e-4 of float64, and never more than 10× further than PyTorch's own float32 step.
-  let worst = 0;
-  for (const [name, value] of reference) {
-    if (!name.startsWith('grad64.')) continue;
-    const parameter = name.slice(7);
-    const ours = parameter === 'input' ? result.gradInput! : gradients.get(parameter)!.data;
-    const e = relativeError(ours, value.data);
-    worst = Math.max(worst, e);
-    expect(e, parameter).toBeLessThanOrEqual(Math.max(1e-4, 10 * torch32Errors.get(parameter)!));
-  }
-  report(`gradients (worst; PyTorch float32 itself ${metadata.torch32_grad_relative_error_max})`, worst);
-  // The Adam update from the same starting point: the final layer after one step.
-  expect(
-    report(
-      'parameters after Adam',
-      relativeError(state.get('final_layer.weight')!.data, reference.get('after.final_layer.weight')!.data),
-    ),
-  ).toBeLessThanOrEqual(1e-5);
-}
-
 describe('train-step equals the official PyTorch step', () => {
   it('loss and training-mode output ≤ 1e-4, running statistics ≤ 1e-5, gradients as close as float32 allows', async () => {
-    expectOfficialStep(await gpuStep(), 'software defaults');
-  });
-
-  it("with a GPU's defaults (the tiled GEMM for every convolution and gradient) as well", async () => {
-    const chosen = chooseTrainingKernels(trainStep, { adapter: 'a GPU', isSoftware: false });
-    expect(chosen.variantCounts).toEqual({ gemm: trainStep.dispatches.filter((d) => d.choice).length });
-    // Strided input gradients run once per stride class.
-    expect(chosen.program.dispatches.length).toBeGreaterThan(trainStep.dispatches.length);
-    expect(chosen.program.dispatches.some((d) => d.kernel.startsWith('direct'))).toBe(false);
-    expectOfficialStep(await gpuStep(chosen.program), 'hardware defaults');
+    const { result, state, gradients } = await gpuStep();
+    const report = (what: string, e: number) => {
+      console.log(`train-step parity ${what}: relative error ${e.toExponential(2)}`);
+      return e;
+    };
+    expect(report('loss', relativeError([result.loss], reference.get('loss64')!.data))).toBeLessThanOrEqual(
+      1e-4,
+    );
+    expect(
+      report('output', relativeError(result.heatmaps!, reference.get('output64')!.data)),
+    ).toBeLessThanOrEqual(1e-4);
+    let runningWorst = 0;
+    for (const [name, value] of reference) {
+      if (name.startsWith('after.') && /running_(mean|var)$/.test(name))
+        runningWorst = Math.max(runningWorst, relativeError(state.get(name.slice(6))!.data, value.data));
+    }
+    expect(report('BN running statistics (worst)', runningWorst)).toBeLessThanOrEqual(1e-5);
+    // Per tensor: within 1e-4 of float64, and never more than 10× further than PyTorch's own float32 step.
+    let worst = 0;
+    for (const [name, value] of reference) {
+      if (!name.startsWith('grad64.')) continue;
+      const parameter = name.slice(7);
+      const ours = parameter === 'input' ? result.gradInput! : gradients.get(parameter)!.data;
+      const e = relativeError(ours, value.data);
+      worst = Math.max(worst, e);
+      expect(e, parameter).toBeLessThanOrEqual(Math.max(1e-4, 10 * torch32Errors.get(parameter)!));
+    }
+    report(`gradients (worst; PyTorch float32 itself ${metadata.torch32_grad_relative_error_max})`, worst);
+    // The Adam update from the same starting point: the final layer after one step.
+    expect(
+      report(
+        'parameters after Adam',
+        relativeError(state.get('final_layer.weight')!.data, reference.get('after.final_layer.weight')!.data),
+      ),
+    ).toBeLessThanOrEqual(1e-5);
   });
 
   it('runs the weight gradients with subgroups where the device has them, and their twins where not', async () => {
