@@ -1,6 +1,7 @@
 import type {
   ArenaTensor,
   Binding,
+  DispatchChoice,
   DispatchVariant,
   FixedTensor,
   FlatEntry,
@@ -49,6 +50,7 @@ import {
   convGradWeightSpec,
   inputGradientConv,
   strideClasses,
+  weightGradientSplits,
 } from './wgsl/train/conv-train.ts';
 import { type GemmSpec, gemmTiling, generateGemmKernel } from './wgsl/train/gemm.ts';
 import { adamKernel, hyperCount, optimizerWorkgroups, sgdKernel } from './wgsl/train/optimizer.ts';
@@ -202,7 +204,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     };
   };
   /** The split GEMM weight gradient: the reference, and what GPUs run. */
-  const gemmWeightGradient = (s: ConvShape, splits?: number) => {
+  const gemmWeightGradient = (s: ConvShape, splits: number) => {
     const spec = convGradWeightSpec(s, splits);
     const tiling = gemmTiling(spec);
     return {
@@ -272,6 +274,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
     reads: number[],
     writes: number | number[],
     withoutSubgroups?: string,
+    choice?: DispatchChoice,
   ) => {
     launches.push({
       kernel,
@@ -280,6 +283,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       bindings,
       workgroups,
       ...(withoutSubgroups === undefined ? {} : { withoutSubgroups }),
+      ...(choice === undefined ? {} : { choice }),
     });
     steps.push({ reads, writes: typeof writes === 'number' ? [writes] : writes });
   };
@@ -324,15 +328,11 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           }
         : {}),
     });
-    push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups);
-    launches[launches.length - 1] = {
-      ...launches[launches.length - 1]!,
-      choice: {
-        key: gemm.kernel,
-        variants: [variant('gemm', gemm), variant('direct', direct)],
-        defaults: { software: 'direct', hardware: 'gemm' },
-      },
-    };
+    push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups, {
+      key: gemm.kernel,
+      variants: [variant('gemm', gemm), variant('direct', direct)],
+      defaults: { software: 'direct', hardware: 'gemm' },
+    });
   };
 
   // Launches that also compute a neighbour (see fusedWith): those neighbours get no launch of their own.
@@ -366,17 +366,19 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       }
       case 'conv2d_grad_input': {
         const s = convShape(shapeOf(node.id), shapeOf(i0!), a);
-        // The GEMM runs once per stride class (one class at stride 1).
-        const [first, ...rest] = strideClasses(s).map((strideClass) =>
-          gemm(convGradInputSpec(s, strideClass), strideClass.rows * strideClass.cols, 0),
-        );
         pushConvolution(
           node,
           [bind(node.id), bind(i0!), bind(i1!)],
           [i0!, i1!],
           node.id,
           directTrainConv(inputGradientConv(s), false, 'flipped-transposed'),
-          () => ({ ...first!, followedBy: rest }),
+          () => {
+            // The GEMM runs once per stride class (one class at stride 1).
+            const [first, ...rest] = strideClasses(s).map((strideClass) =>
+              gemm(convGradInputSpec(s, strideClass), strideClass.rows * strideClass.cols, 0),
+            );
+            return { ...first!, followedBy: rest };
+          },
         );
         break;
       }
@@ -384,11 +386,10 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         const s = convShape(shapeOf(i0!), shapeOf(i1!), a);
         const direct = directAllowed ? directWeightGradient(s) : undefined;
         // Both strategies split the reduction alike, so they share the partial sums and their sum.
-        const gemmGradient = gemmWeightGradient(s, direct?.splits);
-        const splits = gemmGradient.splits;
+        const splits = direct?.splits ?? weightGradientSplits(s);
         const elements = s.outChannels * s.inChannels * s.kernel * s.kernel;
         const convolution = (bindings: Binding[], writes: number) =>
-          pushConvolution(node, bindings, [i0!, i1!], writes, direct, () => gemmGradient);
+          pushConvolution(node, bindings, [i0!, i1!], writes, direct, () => gemmWeightGradient(s, splits));
         if (splits === 1) {
           convolution([bind(node.id), bind(i0!), bind(i1!)], node.id);
         } else {
@@ -709,7 +710,6 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
 
 export const optimizerHyperValues = hyperCount;
 
-/** The attributes the planner reads; the verifier guarantees each op has its own. */
 /** One strategy's launch of a convolution (see pushConvolution); `followedBy` follow it. */
 interface ConvStrategy {
   readonly kernel: string;
@@ -718,6 +718,7 @@ interface ConvStrategy {
   readonly followedBy?: readonly { readonly kernel: string; readonly workgroups: WorkgroupCounts }[];
 }
 
+/** The attributes the planner reads; the verifier guarantees each op has its own. */
 interface TrainAttrs {
   readonly kernel: number;
   readonly stride: number;

@@ -240,9 +240,14 @@ describe("the training step's kernel variants", async () => {
     expect(gpu.dispatches.some((d) => d.kernel.startsWith('direct') || d.kernel.startsWith('wgrad'))).toBe(
       false,
     );
-    const software = await loadTrainStep(compile('software'));
+    const softwareFolder = compile('software');
+    const software = await loadTrainStep(softwareFolder);
     expect(software.dispatches.some((d) => d.choice)).toBe(false);
     expect(software.dispatches.map((d) => d.kernel)).toEqual(step.dispatches.map((d) => d.kernel));
+    // No training GEMM is generated where no variant can run it.
+    const written = (await loadCompiledProgram(softwareFolder)).manifest.kernels.map((k) => k.name);
+    expect(written.filter((name) => name.startsWith('gemm'))).toEqual([]);
+    expect(written.filter((name) => name.startsWith('wgrad')).length).toBeGreaterThan(0);
   });
 });
 

@@ -1,5 +1,5 @@
 import type { CodeBlockWriter } from 'ts-morph';
-import type { Dispatch } from '../../../runtime/program.ts';
+import type { Dispatch, VariantLaunch } from '../../../runtime/program.ts';
 
 export const quote = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
@@ -9,6 +9,11 @@ export function flatObjectText(value: object): string {
     ([key, field]) => `${key}: ${typeof field === 'string' ? quote(field) : String(field)}`,
   );
   return `{ ${fields.join(', ')} }`;
+}
+
+/** A launch's kernel, bindings and workgroup counts, as fields of one line. */
+function launchFields(launch: VariantLaunch): string {
+  return `kernel: ${quote(launch.kernel)}, bindings: [${launch.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(launch.workgroups)}`;
 }
 
 /**
@@ -37,10 +42,8 @@ export function writeDispatch(writer: CodeBlockWriter, dispatch: Dispatch): void
           const followedBy =
             v.followedBy === undefined
               ? ''
-              : `, followedBy: [${v.followedBy.map((t) => `{ kernel: ${quote(t.kernel)}, bindings: [${t.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(t.workgroups)} }`).join(', ')}]`;
-          writer.writeLine(
-            `{ name: ${quote(v.name)}, kernel: ${quote(v.kernel)}, bindings: [${v.bindings.map(flatObjectText).join(', ')}], workgroups: ${flatObjectText(v.workgroups)}${twin}${followedBy} },`,
-          );
+              : `, followedBy: [${v.followedBy.map((l) => `{ ${launchFields(l)} }`).join(', ')}]`;
+          writer.writeLine(`{ name: ${quote(v.name)}, ${launchFields(v)}${twin}${followedBy} },`);
         }
       });
       writer.writeLine('],');
