@@ -18,7 +18,7 @@ import {
   chooseDirectTiling,
   type DirectConvTiling,
   directConvWorkgroups,
-  directTilings,
+  directTilingsFor,
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
@@ -216,7 +216,11 @@ function convStrategies(spec: ConvKernelSpec, target: Target): ConvStrategy[] {
   if (target === 'gpu' || !usesDirectConv(spec)) return [gemm];
   return [
     gemm,
-    ...directTilings.map((tiling) => ({ kind: 'direct' as const, name: directName(tiling), tiling })),
+    ...directTilingsFor(spec).map((tiling) => ({
+      kind: 'direct' as const,
+      name: directName(tiling),
+      tiling,
+    })),
   ];
 }
 

@@ -3,13 +3,18 @@ import { relativeError } from '../../common/relative-error.ts';
 import { packedElements, usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
 import {
   chooseDirectTiling,
+  convMacsPerImage,
   type DirectConvTiling,
   type DirectWeights,
   directConvBindings,
   directConvWorkgroups,
+  directTilings,
+  directTilingsFor,
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
+  largeConvolutionFrom,
+  lightTilings,
   sharesWeightLoads,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
 import { type ConvKernelSpec, convKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
@@ -264,7 +269,7 @@ describe('the direct conv kernel equals the float64 interpreter (relative error 
 
 describe('every direct tiling the tuner can choose equals the float64 interpreter on random shapes', () => {
   const random = randomSource(20261201);
-  for (const tiling of [wide, mid, tall]) {
+  for (const tiling of [...directTilings, ...lightTilings]) {
     for (let i = 0; i < 3; i++) {
       const kernel = random.pick([1, 3]);
       const stride = random.pick([1, 2]);
@@ -384,11 +389,32 @@ describe('the direct-conv weight layouts', () => {
   });
 
   it('the tiling that wastes the fewest pixels, the wider on a tie', () => {
+    // 256 × 256 channels × 9 taps × 16 rows × width: above largeConvolutionFrom from width 4 on.
     const tiling = (width: number) =>
-      chooseDirectTiling(conv({ inChannels: 8, outChannels: 8, height: 4, width }));
+      chooseDirectTiling(conv({ inChannels: 256, outChannels: 256, height: 16, width }));
     expect([64, 48, 32, 16].map(tiling)).toEqual(Array(4).fill(wide));
     expect([24, 12].map(tiling)).toEqual(Array(2).fill(mid));
     expect([8, 6, 4].map(tiling)).toEqual(Array(3).fill(tall));
+  });
+
+  it('a 3x3 below largeConvolutionFrom multiply-adds per image takes the light tilings; a 1x1 never', () => {
+    const eight = { pixels: 8, channels: 8 };
+    const four = { pixels: 4, channels: 8 };
+    const small = (width: number, more: Partial<ConvKernelSpec> = {}) =>
+      conv({ inChannels: 8, outChannels: 8, height: 4, width, ...more });
+    expect(directTilingsFor(small(16))).toEqual([eight, four]);
+    expect([64, 16, 8].map((w) => chooseDirectTiling(small(w)))).toEqual(Array(3).fill(eight));
+    expect([12, 4].map((w) => chooseDirectTiling(small(w)))).toEqual(Array(2).fill(four));
+    expect(directTilingsFor(small(16, { kernel: 1, pad: 0 }))).toEqual(directTilings);
+    // Either side of the bound: 64 × 64 × 9 multiply-adds per pixel, 7 rows of 64 below 2²⁴, 8 above.
+    const rows = (height: number) => conv({ inChannels: 64, outChannels: 64, height, width: 64 });
+    expect(convMacsPerImage(rows(7))).toBe(16_515_072);
+    expect(16_515_072 < largeConvolutionFrom && 18_874_368 >= largeConvolutionFrom).toBe(true);
+    expect(directTilingsFor(rows(7))).toEqual([eight, four]);
+    expect(convMacsPerImage(rows(8))).toBe(18_874_368);
+    expect(directTilingsFor(rows(8))).toEqual(directTilings);
+    // A dilated input's zeros are not multiply-adds: an input gradient counts what its convolution does.
+    expect(convMacsPerImage({ ...rows(8), inputDilation: 2 })).toBe(18_874_368 / 4);
   });
 });
 

@@ -6,6 +6,7 @@ import {
   directConvWorkgroups,
   directTilings,
   generateDirectConvKernel,
+  lightTilings,
   sharesWeightLoads,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
 import type { ConvKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
@@ -215,9 +216,9 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
   // Without subgroups and sharing loads by 8 lanes (lavapipe's subgroup size, the shared path); the
   // first four random shapes also by 4 (shared, with lanes 4 apart loading the same values) and by 16,
   // which lavapipe's subgroups of 8 are not whole multiples of, so the kernel must take its own-load
-  // path. The random shapes are small, so their 3x3s take 8 output channels per invocation. A stride-1
-  // 3x3 also runs with 16 (what W32's take), without subgroups and shared by 8 (each such kernel
-  // compiles for 20 s on lavapipe).
+  // path. The random shapes are small, so their 3x3s take 8 output channels Ã— 4 pixels per invocation.
+  // A stride-1 3x3 also runs with 16 Ã— 8 (what W32's large ones take), without subgroups and shared by
+  // 8 (each such kernel compiles for 20 s on lavapipe).
   const stride1 = {
     inChannels: 9,
     height: 10,
@@ -229,7 +230,11 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     stride: 1,
     pad: 1,
   };
-  const sixteen = (s: ConvShape) => ({ ...chooseDirectWeightGradTiling(s), channels: 16 });
+  const sixteen = (s: ConvShape) => ({
+    ...chooseDirectWeightGradTiling(s),
+    channels: 16,
+    pixels: Math.min(8, s.outWidth),
+  });
   const runs = [
     ...cases.map(({ s, batch }, index) => ({
       s,
@@ -268,7 +273,7 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
   }
 
   // Strided convolutions' input gradients by the direct kernel, its input dilated: a 3x3 with each
-  // tiling (blocks of 16, 12 and 8 pixels) and its default one with weight loads shared by 8 lanes;
+  // tiling (blocks of 16, 12 and 8 pixels; the light ones' 8 and 4) and its default one with weight loads shared by 8 lanes;
   // the stem's shape and a 1x1 stride 2 with their default tilings. Each kernel compiles for seconds
   // on lavapipe, so the random shapes do not take this path too.
   const dilatedCases = [
@@ -283,7 +288,7 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     const spec = directSpec(inputGradientConv(s));
     const weight = randomTensor([s.outChannels, s.inChannels, s.kernel, s.kernel]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
-    for (const tiling of everyTiling ? directTilings : [chooseDirectTiling(spec)]) {
+    for (const tiling of everyTiling ? [...directTilings, ...lightTilings] : [chooseDirectTiling(spec)]) {
       const shares =
         everyTiling &&
         tiling === chooseDirectTiling(spec) &&

@@ -44,6 +44,34 @@ export const directTilings: readonly DirectConvTiling[] = [
 ];
 
 /**
+ * Multiply-adds per image (the real ones: a dilated input's zeros excluded) from which a 3×3
+ * convolution takes the large tilings above. Below it, the light tilings: 16 and 8 accumulators,
+ * whose kernels lavapipe compiles 2–4× faster (an 8 × 16 3×3 kernel takes 4–6 s with an empty
+ * shader cache, an 8 × 8 one 1.2–2 s): `npm run bench:compile` measures it, and the README has the
+ * tiny model's numbers both ways; its step ran as fast. W32's 3×3s are above the bound except the
+ * fuse layers' strided ones. 1×1 kernels are short to compile whatever their tiling.
+ */
+export const largeConvolutionFrom = 2 ** 24;
+
+export const lightTilings: readonly DirectConvTiling[] = [
+  { pixels: 8, channels: 8 },
+  { pixels: 4, channels: 8 },
+];
+
+/** Multiply-adds per image that reach a real input value. */
+export function convMacsPerImage(spec: ConvKernelSpec): number {
+  const dilation = spec.inputDilation ?? 1;
+  const nominal =
+    spec.outChannels * spec.inChannels * spec.kernel * spec.kernel * spec.outHeight * spec.outWidth;
+  return nominal / (dilation * dilation);
+}
+
+/** The tilings this convolution is compiled with (the variants `hrnet tune` times). */
+export function directTilingsFor(spec: ConvKernelSpec): readonly DirectConvTiling[] {
+  return spec.kernel > 1 && convMacsPerImage(spec) < largeConvolutionFrom ? lightTilings : directTilings;
+}
+
+/**
  * The default tiling: the one that idles the fewest lanes on padding pixels, the wider on a tie.
  * 16 pixels × 8 channels loads fewer halo values per pixel and measured fastest on lavapipe wherever
  * rows fill its blocks; 12 × 8 measured faster than 8 × 16 on 12- and 24-wide rows. `hrnet tune`
@@ -51,7 +79,7 @@ export const directTilings: readonly DirectConvTiling[] = [
  */
 export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
-  return directTilings.reduce((best, t) => (waste(t.pixels) < waste(best.pixels) ? t : best));
+  return directTilingsFor(spec).reduce((best, t) => (waste(t.pixels) < waste(best.pixels) ? t : best));
 }
 
 /** vec4s of one packed channel block: [I][k·k][K/4]. */

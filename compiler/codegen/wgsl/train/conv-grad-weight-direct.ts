@@ -1,4 +1,5 @@
 import { declareBindings, generatorHeader, type KernelBinding, u32 } from '../bindings.ts';
+import { largeConvolutionFrom } from '../conv-direct.ts';
 import type { ConvShape } from './conv-train.ts';
 
 /**
@@ -29,20 +30,21 @@ const nominalBatch = 16;
 const targetWorkgroups = 32;
 
 /**
- * Multiply-adds per image from which a 3x3 weight gradient takes 16 output channels per invocation
- * rather than 8. Sixteen ran W32's weight gradients about 20% faster on lavapipe (a one-off comparison
- * of `bench:train --profile` with both) but compile about 3× as long with an empty shader cache
- * (measured once on the tiny model's training kernels), so only convolutions whose run time repays that take
- * them: every 3x3 of W32 (28M and more), none of the tiny model's (9.4M at most).
+ * A 3x3 weight gradient from largeConvolutionFrom multiply-adds per image takes 16 output channels ×
+ * 8 pixels per invocation. Sixteen channels ran W32's weight gradients about 20% faster on lavapipe
+ * than 8 (a one-off comparison of `bench:train --profile` with both) but compile about 3× as long with
+ * an empty shader cache, so smaller convolutions (the tiny model's, W32's strided fuse-layer ones)
+ * take 8 channels × 4 pixels: half the unrolled multiply-adds of 8 × 8, which compiled the tiny
+ * model's weight gradients in 38 s instead of 57 s, and ran W32's strided fuse-layer shapes faster than 8 × 8
+ * in a scratch comparison of the two.
  */
-const sixteenChannelsFrom = 2 ** 24;
-
 export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTiling {
   const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(s.inChannels)));
-  // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
   const macs = s.outChannels * s.inChannels * s.kernel * s.kernel * s.outHeight * s.outWidth;
-  const channels = Math.min(s.kernel === 1 || macs >= sixteenChannelsFrom ? 16 : 8, s.outChannels);
-  const pixels = Math.min(8, s.outWidth);
+  const large = macs >= largeConvolutionFrom;
+  // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
+  const channels = Math.min(s.kernel === 1 || large ? 16 : 8, s.outChannels);
+  const pixels = Math.min(s.kernel === 1 || large ? 8 : 4, s.outWidth);
   const groups = Math.ceil(s.outChannels / channels) * Math.ceil(s.inChannels / lanes);
   const rows = nominalBatch * s.outHeight;
   // A slice keeps at least 4 rows so that partial sums stay few.
