@@ -158,7 +158,7 @@ export function tuningFileProblem(value: unknown): string | undefined {
 }
 
 /** One line for the user: which kernels run, and why (e.g. `tuning.json: direct-p16k8 40, gemm 12`). */
-export function describeKernelChoice(chosen: ChosenKernels): string {
+export function describeKernelChoice(chosen: Omit<ChosenDispatches, 'dispatches'>): string {
   const counts = Object.entries(chosen.variantCounts)
     .map(([name, n]) => `${name} ${n}`)
     .join(', ');

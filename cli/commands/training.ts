@@ -207,6 +207,7 @@ async function trainLocked(
       seed: flags.seed,
       events: {
         ...debug,
+        onKernelChoice: (description) => process.stderr.write(`hrnet: training kernels: ${description}\n`),
         onResume: (info) =>
           process.stderr.write(
             `hrnet: resuming from ${join(outputDir, 'checkpoint.safetensors')} after epoch ${info.epoch}\n`,

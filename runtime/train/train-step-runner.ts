@@ -4,7 +4,7 @@ import type { GpuContext } from '../gpu/adapter.ts';
 import { DispatchExecutor, type ReadRegion } from '../gpu/dispatch-executor.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped, type WaitMode } from '../gpu/result-wait.ts';
-import { chooseTrainingKernels } from '../kernel-choice.ts';
+import { type ChosenTrainingKernels, chooseTrainingKernels } from '../kernel-choice.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
@@ -70,6 +70,8 @@ export class TrainStepRunner {
     readonly program: TrainStepProgram,
     pipelines: ReadonlyMap<string, GPUComputePipeline>,
     readonly optimizer: OptimizerSettings,
+    /** Which convolution kernels run, and why (for the user: describeKernelChoice). */
+    readonly kernelChoice: ChosenTrainingKernels,
   ) {
     const { device } = gpu;
     const create = (size: number, label: string) =>
@@ -102,18 +104,18 @@ export class TrainStepRunner {
     optimizer: OptimizerSettings,
   ): Promise<TrainStepRunner> {
     // The kernels for this adapter's class (a program chosen already passes through unchanged).
-    const chosen = chooseTrainingKernels(program, {
+    const choice = chooseTrainingKernels(program, {
       adapter: gpu.adapterDescription,
       isSoftware: gpu.isSoftware,
-    }).program;
-    const runnable = kernelsForDevice(chosen, gpu.device.features);
+    });
+    const runnable = kernelsForDevice(choice.program, gpu.device.features);
     const names = [
       ...new Set(
         [...runnable.dispatches, runnable.optimizer.adam, runnable.optimizer.sgd].map((d) => d.kernel),
       ),
     ];
     const pipelines = await createPipelines(gpu, names, kernels, 'training');
-    return new TrainStepRunner(gpu, runnable, pipelines, optimizer);
+    return new TrainStepRunner(gpu, runnable, pipelines, optimizer, choice);
   }
 
   /** Checks that a batch of `count` fits the device: training cannot split a batch (BN needs all of it). */

@@ -20,6 +20,7 @@ import {
 import type { GpuContext } from '../gpu/adapter.ts';
 import { DeviceGuard } from '../gpu/device-guard.ts';
 import { ForwardRunner } from '../gpu/forward-runner.ts';
+import { describeKernelChoice } from '../kernel-choice.ts';
 import type { Heatmaps } from '../pose/heatmaps.ts';
 import type { TrainStepProgram } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
@@ -99,6 +100,8 @@ export interface TrainingEvents {
   readonly onValidationBatch?: (done: number) => void;
   readonly onEpochEnd?: (record: EpochRecord) => void;
   readonly onResume?: (info: CheckpointInfo) => void;
+  /** Once the training pipelines exist: which convolution kernels the step runs, and why. */
+  readonly onKernelChoice?: (description: string) => void;
 }
 
 export interface TrainingRun {
@@ -159,6 +162,7 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
   const runner = await guard.run('the creation of the training pipelines', () =>
     TrainStepRunner.create(gpu, trainStep, compiled.kernels, optimizer),
   );
+  events?.onKernelChoice?.(describeKernelChoice(runner.kernelChoice));
 
   let beginEpoch = config.TRAIN.BEGIN_EPOCH;
   let bestPerf = 0;

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadTrainStep } from '../../runtime/program-loader.ts';
 import { readSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compileTestExperiment } from '../helpers/compile.ts';
 import { runCli } from './run-cli.ts';
@@ -62,6 +63,10 @@ describe('hrnet train', async () => {
     expect(log.map((r) => r.epoch)).toEqual([0, 1]);
     expect(log.every((r) => Number.isFinite(r.loss) && Number.isFinite(r.perf))).toBe(true);
     expect(result.stderr).toMatch(/epoch 2\/2: lr 2\.00e-3, loss /);
+    // Every convolution launch of the step (forward, input and weight gradients) on lavapipe's default.
+    const launches = (await loadTrainStep(compiled)).dispatches.filter((d) => d.choice).length;
+    expect(launches).toBeGreaterThan(0);
+    expect(result.stderr).toContain(`hrnet: training kernels: software defaults: direct ${launches}\n`);
     const final = stateOf(join(dir, 'final_state.safetensors'));
     expect(final.has('bn1.running_var')).toBe(true);
 
