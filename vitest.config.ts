@@ -3,20 +3,20 @@ import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 /**
- * Test files that ran longest in a CI run (fresh clone, empty shader cache: 600, 440, 245, 200, 100,
- * 80, 65 and 55 s), slowest first. On a fresh clone vitest has no timings of its own and starts
+ * Test files that ran longest in a CI run (fresh clone, empty shader cache: 455, 315, 285, 230, 140,
+ * 90, 65 and 55 s), slowest first. On a fresh clone vitest has no timings of its own and starts
  * files by size, which once left one worker running forward-parity alone for its last 4 minutes;
  * started first, the long files overlap the many short ones.
  */
 const slowFirst = [
   'test/runtime/forward-parity.test.ts',
-  'test/bad-inputs/output-paths.test.ts',
   'test/codegen/train-kernels.test.ts',
+  'test/bad-inputs/output-paths.test.ts',
   'test/codegen/conv-direct.test.ts',
+  'test/runtime/kernel-choice.test.ts',
   'test/cli/hrnet-train.test.ts',
   'test/browser/serve-train.test.ts',
   'test/weights/export.test.ts',
-  'test/runtime/kernel-choice.test.ts',
 ];
 
 class SlowFirstSequencer extends BaseSequencer {
