@@ -21,6 +21,7 @@ import { kernelsForDevice } from '../runtime/device-kernels.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import { createPipelines } from '../runtime/gpu/pipelines.ts';
 import { chooseKernels, chooseTrainingKernels } from '../runtime/kernel-choice.ts';
+import { printTable } from './table.ts';
 
 // Before the driver loads: Mesa reads it when the device is created.
 process.env.MESA_SHADER_CACHE_DIR = mkdtempSync(join(tmpdir(), 'hrnetc-bench-compile-'));
@@ -83,11 +84,7 @@ for (const { what, names } of sets) {
   rows.push([what, 'all', String(all.length), sum(all).toFixed(1), Math.max(0, ...all).toFixed(1)]);
 }
 
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-rows.forEach((row, r) => {
-  console.log(row.map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-});
+printTable(rows);
 process.exit(0);
 
 /** A kernel's name without its hash, and without its shape where the name has one (the forward's). */

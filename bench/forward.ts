@@ -14,6 +14,7 @@ import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
 import { windowCount } from '../runtime/weight-windows.ts';
 import { benchForward, timeSettled, tuningArgument } from './compiled-forward.ts';
+import { printTable } from './table.ts';
 
 const quick = process.argv.includes('--quick');
 const cases: { experiment: string; batches: number[] }[] = quick
@@ -113,12 +114,12 @@ for (const { experiment, batches } of cases) {
   runner.destroy();
 }
 
-printTable('whole forward', rows);
+printTable(rows, 'whole forward');
 if (kernelRows.length > 0)
-  printTable('slowest kernels (GPU timestamps, one pass per dispatch)', [
-    ['experiment', 'batch', 'kernel', 'launches', 'first module', 'ms', 'share', 'GFLOP/s'],
-    ...kernelRows,
-  ]);
+  printTable(
+    [['experiment', 'batch', 'kernel', 'launches', 'first module', 'ms', 'share', 'GFLOP/s'], ...kernelRows],
+    'slowest kernels (GPU timestamps, one pass per dispatch)',
+  );
 
 /** Multiply-adds of a convolution launch per image (0 for other ops), for per-kernel GFLOP/s. */
 function convMacs(node: Node, nodes: readonly Node[]): number {
@@ -127,19 +128,4 @@ function convMacs(node: Node, nodes: readonly Node[]): number {
   const kernel = node.attrs.kernel as number;
   const outputs = (node.type.shape.slice(1) as number[]).reduce((n, d) => n * d, 1);
   return outputs * inChannels * kernel * kernel;
-}
-
-function printTable(title: string, table: string[][]): void {
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  console.log(`\n${title}`);
-  table.forEach((row, r) => {
-    console.log(
-      row
-        .map((cell, i) =>
-          i === 0 || i === 2 || i === 4 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!),
-        )
-        .join('  '),
-    );
-    if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  });
 }

@@ -18,6 +18,7 @@ import { openGpu } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
 import { benchForward, timeSettled, tuningArgument } from './compiled-forward.ts';
+import { printTable } from './table.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
 interface Row {
@@ -88,8 +89,8 @@ for (const row of rows) {
   ]);
 }
 printTable(
-  'whole forward, per image (median of 3 after warming up; "ORT ÷ hrnetc" > 1 means hrnetc is faster)',
   table,
+  'whole forward, per image (median of 3 after warming up; "ORT ÷ hrnetc" > 1 means hrnetc is faster)',
 );
 const trainCases = quick
   ? [{ experiment: 'tiny/w8_64x64', batch: 16 }]
@@ -121,24 +122,11 @@ for (const { experiment, batch } of trainCases) {
   ]);
 }
 printTable(
-  "training step (sleep wait; step ÷ forward against the forward's best time per image in the table above)",
   trainTable,
+  "training step (sleep wait; step ÷ forward against the forward's best time per image in the table above)",
 );
 
 if (jsonPath) {
   writeFileSync(jsonPath, `${JSON.stringify(rows, null, 2)}\n`);
   console.log(`wrote ${jsonPath}`);
-}
-
-function printTable(title: string, table: string[][]): void {
-  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)));
-  console.log(`\n${title}`);
-  table.forEach((row, r) => {
-    console.log(
-      row
-        .map((cell, i) => (/^[\d.×-]*$/.test(cell) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-        .join('  '),
-    );
-    if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  });
 }

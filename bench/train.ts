@@ -9,6 +9,7 @@
  */
 
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import { printTable } from './table.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
 const quick = process.argv.includes('--quick');
@@ -60,13 +61,7 @@ for (const { experiment, batches } of cases) {
   }
 }
 
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-rows.forEach((row, r) => {
-  console.log(
-    row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '),
-  );
-  if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-});
+printTable(rows);
 
 /** GPU time per kernel kind (the kernel name without its hash), largest first. */
 function printProfile(

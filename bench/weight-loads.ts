@@ -21,6 +21,7 @@ import { openGpu } from '../runtime/gpu/adapter.ts';
 import { standaloneBindings } from '../runtime/gpu/standalone-dispatch.ts';
 import { timePassesSettled } from '../runtime/gpu/timed-passes.ts';
 import { workgroupCounts } from '../runtime/workgroups.ts';
+import { printTable } from './table.ts';
 
 const gpu = await openGpu();
 const { device } = gpu;
@@ -105,16 +106,8 @@ for (const batch of [1, 8]) {
     console.log(rows.at(-1)!.join('  '));
   }
 }
-const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-console.log(
-  `\n${gpu.adapterDescription}: GPU ms per convolution (the default is windows only for one window)`,
+printTable(
+  rows,
+  `${gpu.adapterDescription}: GPU ms per convolution (the default is windows only for one window)`,
 );
-for (const [r, row] of rows.entries()) {
-  console.log(
-    row
-      .map((cell, i) => (r === 0 || i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
-      .join('  '),
-  );
-  if (r === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-}
 process.exit(0);
