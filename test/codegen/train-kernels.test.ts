@@ -273,8 +273,8 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
   }
 
   // Strided convolutions' input gradients by the direct kernel, its input dilated: a 3x3 with each
-  // tiling (blocks of 16, 12 and 8 pixels; the light ones' 8 and 4) and its default one with weight loads shared by 8 lanes;
-  // the stem's shape and a 1x1 stride 2 with their default tilings. Each kernel compiles for seconds
+  // tiling (blocks of 16, 12 and 8 pixels; the light ones' 8 and 4) and its default one with weight
+  // loads shared by 8 lanes; the stem's shape and a 1x1 stride 2 with their default tilings. Each kernel compiles for seconds
   // on lavapipe, so the random shapes do not take this path too.
   const dilatedCases = [
     {

@@ -1,4 +1,5 @@
 import { Prng } from '../../common/prng.ts';
+import type { OptimizerSettings } from '../../runtime/train/train-step-runner.ts';
 import { testInput } from './test-weights.ts';
 
 /** The batch scripts/reference/train_step_reference.py draws: input, target in [0, 1), weights 0/1. */
@@ -15,3 +16,6 @@ export function testTrainBatch(
   const targetWeight = Float32Array.from({ length: batch * joints }, () => (prng.next() < 0.8 ? 1 : 0));
   return { input, target, targetWeight };
 }
+
+/** Adam, as the reference scripts step it (the SGD fields unused). */
+export const testAdam: OptimizerSettings = { kind: 'adam', momentum: 0.9, weightDecay: 0, nesterov: false };

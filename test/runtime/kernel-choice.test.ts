@@ -13,7 +13,7 @@ import { readSafetensors, writeSafetensors } from '../../runtime/weights/safeten
 import { runCli } from '../cli/run-cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { testInput } from '../helpers/test-weights.ts';
-import { testTrainBatch } from '../helpers/train-batch.ts';
+import { testAdam, testTrainBatch } from '../helpers/train-batch.ts';
 
 const fixture = new URL('../fixtures/ir/strided.ir', import.meta.url).pathname;
 const adapter = 'mesa software llvmpipe: test';
@@ -206,12 +206,7 @@ describe("the training step's kernel variants", async () => {
     );
     const batch = testTrainBatch(2, step.inputShapes.target[0]!, [16, 16], [8, 8], 6);
     const run = async (program: typeof step) => {
-      const runner = await TrainStepRunner.create(await testGpu(), program, auto.kernels, {
-        kind: 'adam',
-        momentum: 0.9,
-        weightDecay: 0,
-        nesterov: false,
-      });
+      const runner = await TrainStepRunner.create(await testGpu(), program, auto.kernels, testAdam);
       runner.setState(tensors);
       const result = await runner.step({ count: 2, ...batch }, 0.01, {
         heatmaps: true,

@@ -11,7 +11,7 @@ import { compileTestExperiment } from '../helpers/compile.ts';
 import { lowerTestExperiment } from '../helpers/experiments.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { testWeights } from '../helpers/test-weights.ts';
-import { testTrainBatch } from '../helpers/train-batch.ts';
+import { testAdam, testTrainBatch } from '../helpers/train-batch.ts';
 
 /**
  * The tiny experiment's training step on the GPU against the official PyTorch step
@@ -41,12 +41,7 @@ const trainStep = await loadTrainStep(compiled);
 const { kernels } = await loadCompiledProgram(compiled);
 
 async function gpuStep() {
-  const runner = await TrainStepRunner.create(await testGpu(), trainStep, kernels, {
-    kind: 'adam',
-    momentum: 0.9,
-    weightDecay: 0,
-    nesterov: false,
-  });
+  const runner = await TrainStepRunner.create(await testGpu(), trainStep, kernels, testAdam);
   runner.setState(weights);
   const result = await runner.step({ count: 2, ...batch }, 0.002, {
     heatmaps: true,

@@ -59,7 +59,12 @@ export const lightTilings: readonly DirectConvTiling[] = [
 ];
 
 /** Multiply-adds per image that reach a real input value. */
-export function convMacsPerImage(spec: ConvKernelSpec): number {
+export function convMacsPerImage(
+  spec: Pick<
+    ConvKernelSpec,
+    'outChannels' | 'inChannels' | 'kernel' | 'outHeight' | 'outWidth' | 'inputDilation'
+  >,
+): number {
   const dilation = spec.inputDilation ?? 1;
   const nominal =
     spec.outChannels * spec.inChannels * spec.kernel * spec.kernel * spec.outHeight * spec.outWidth;

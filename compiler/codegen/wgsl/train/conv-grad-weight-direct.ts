@@ -1,5 +1,5 @@
 import { declareBindings, generatorHeader, type KernelBinding, u32 } from '../bindings.ts';
-import { largeConvolutionFrom } from '../conv-direct.ts';
+import { convMacsPerImage, largeConvolutionFrom } from '../conv-direct.ts';
 import type { ConvShape } from './conv-train.ts';
 
 /**
@@ -40,8 +40,7 @@ const targetWorkgroups = 32;
  */
 export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTiling {
   const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(s.inChannels)));
-  const macs = s.outChannels * s.inChannels * s.kernel * s.kernel * s.outHeight * s.outWidth;
-  const large = macs >= largeConvolutionFrom;
+  const large = convMacsPerImage(s) >= largeConvolutionFrom;
   // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
   const channels = Math.min(s.kernel === 1 || large ? 16 : 8, s.outChannels);
   const pixels = Math.min(s.kernel === 1 || large ? 8 : 4, s.outWidth);
