@@ -351,35 +351,47 @@ export function generateDirectConvKernel(
           ),
           '    }',
         ];
-  const body: string[] = [];
-  for (let ky = 0; ky < kernel; ky++) {
-    if (dilation > 1) body.push(`    if (rowOk${ky}) {`);
+  // Each accumulator takes all of its taps before the next one starts: lavapipe keeps the few live
+  // ones in registers, where taps-outer order (every accumulator once per tap) stored and reloaded
+  // each of them per tap. Each accumulator's sum keeps the order ky, kx, so results are unchanged.
+  const loadRow = (ky: number): string[] => {
     const zero = vectors ? 'vec4<f32>(0.0)' : '0.0';
-    for (const c of columns) {
+    return columns.flatMap((c) => {
       const name = vectorName(c);
       const at = `x[plane + rowAt${ky} + columnAt${name}]`;
       const ok = `rowOk${ky} && columnOk${name}`;
-      if (vectors && partial(c)) {
-        for (const k of needed(c)) {
+      if (vectors && partial(c))
+        return needed(c).map((k) => {
           const lane = 'xyzw'[k];
-          body.push(`    let v${ky}_${name}${lane} = select(0.0, ${at}.${lane}, ${ok});`);
-        }
-      } else {
-        body.push(`    let v${ky}_${name} = select(${zero}, ${at}, ${ok});`);
-      }
-    }
-    for (let kx = 0; kx < kernel; kx++) {
-      const tap = ky * kernel + kx;
-      for (const g of groupList) {
-        if (sharedLoads === undefined) body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
-        for (const j of pixelList.filter((j) => real(offset(j, kx)))) {
-          body.push(
-            `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`,
-          );
-        }
-      }
-    }
-    if (dilation > 1) body.push('    }');
+          return `    let v${ky}_${name}${lane} = select(0.0, ${at}.${lane}, ${ok});`;
+        });
+      return [`    let v${ky}_${name} = select(${zero}, ${at}, ${ok});`];
+    });
+  };
+  const multiplyAdds = (rows: readonly number[]): string[] =>
+    pixelList.flatMap((j) =>
+      groupList.flatMap((g) =>
+        rows.flatMap((ky) =>
+          range(0, kernel - 1)
+            .filter((kx) => real(offset(j, kx)))
+            .map((kx) => {
+              const tap = ky * kernel + kx;
+              return `    acc${g}_${j} = fma(vec4<f32>(${value(ky, offset(j, kx))}), w${tap}_${g}, acc${g}_${j});`;
+            }),
+        ),
+      ),
+    );
+  const rowList = range(0, kernel - 1);
+  const body: string[] = [];
+  if (sharedLoads === undefined)
+    for (const tap of range(0, taps - 1))
+      for (const g of groupList) body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
+  if (dilation > 1) {
+    // A row of zeros is skipped, so its multiply-adds stay inside its branch.
+    for (const ky of rowList)
+      body.push(`    if (rowOk${ky}) {`, ...loadRow(ky), ...multiplyAdds([ky]), '    }');
+  } else {
+    body.push(...rowList.flatMap(loadRow), ...multiplyAdds(rowList));
   }
 
   const declareAccumulators = groupList.flatMap((g) =>
