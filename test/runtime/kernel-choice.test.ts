@@ -39,7 +39,7 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
     // The 3x3 (3→8, 8x8: 13824 multiply-adds per image) takes the light tilings, the 1x1 the large ones.
     expect(choices.map((c) => c.variants.map((v) => v.name))).toEqual([
       ['gemm', 'direct-p8k8', 'direct-p4k8'],
-      ['gemm', 'direct-p16k8', 'direct-p12k8', 'direct-p8k16'],
+      ['gemm', 'direct-p16k16', 'direct-p12k16', 'direct-p8k16'],
     ]);
     for (const d of auto.forward.dispatches.filter((d) => d.choice)) {
       expect(d.choice!.defaults.hardware).toBe('gemm');
@@ -118,7 +118,7 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
   it('a tuning file for this adapter decides; one for another adapter, or naming unknown variants, does not', () => {
     const file = tuning({
       [keys[0]!]: { variant: 'gemm', ms: {} },
-      [keys[1]!]: { variant: 'direct-p16k8', ms: {} },
+      [keys[1]!]: { variant: 'direct-p16k16', ms: {} },
     });
     const tuned = chooseKernels(auto.forward, auto.manifest.weights, {
       adapter,
@@ -127,7 +127,7 @@ describe('kernel variants: what the compiler emits and how the runtime chooses',
     });
     expect(tuned.source).toBe('tuning');
     expect(tuned.tuned).toBe(2);
-    expect(tuned.variantCounts).toEqual({ gemm: 1, 'direct-p16k8': 1 });
+    expect(tuned.variantCounts).toEqual({ gemm: 1, 'direct-p16k16': 1 });
     const elsewhere = chooseKernels(auto.forward, auto.manifest.weights, {
       adapter: 'another adapter',
       isSoftware: false,
@@ -307,22 +307,22 @@ describe('the tuner checks each candidate before timing it', () => {
   it('a variant whose output differs from the reference is rejected, never chosen', async () => {
     const program = await loadCompiledProgram(compile('auto'));
     const broken = program.forward.dispatches.find((d) =>
-      d.choice?.variants.some((v) => v.name === 'direct-p16k8'),
+      d.choice?.variants.some((v) => v.name === 'direct-p16k16'),
     )!.choice!;
-    const victim = broken.variants.find((v) => v.name === 'direct-p16k8')!.kernel;
+    const victim = broken.variants.find((v) => v.name === 'direct-p16k16')!.kernel;
     const kernels = new Map(program.kernels);
     const wrong = kernels.get(victim)!.replace('+ bias[co]', '+ 2.0 * bias[co]');
     expect(wrong).not.toBe(kernels.get(victim));
     kernels.set(victim, wrong);
     const result = await tuneKernels(await testGpu(), { ...program, kernels }, { batch: 1, repetitions: 1 });
     expect(result.rejected).toHaveLength(1);
-    expect(result.rejected[0]).toMatch(new RegExp(`^${broken.key} direct-p16k8: relative error`));
+    expect(result.rejected[0]).toMatch(new RegExp(`^${broken.key} direct-p16k16: relative error`));
     expect(Object.keys(result.file.kernels[broken.key]!.ms)).toEqual([
       'gemm',
-      'direct-p12k8',
+      'direct-p12k16',
       'direct-p8k16',
     ]);
-    expect(result.file.kernels[broken.key]!.variant).not.toBe('direct-p16k8');
+    expect(result.file.kernels[broken.key]!.variant).not.toBe('direct-p16k16');
   });
 });
 

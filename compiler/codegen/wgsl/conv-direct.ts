@@ -34,12 +34,15 @@ const maxThreads = 64;
 const maxWindows = 1;
 
 /**
- * The tilings the direct kernel is compiled with: 32 vec4 accumulators per invocation for 16 × 8 and
- * 8 × 16, 24 for 12 × 8 (12-, 24- and 48-wide rows, as COCO's 256×192 has).
+ * The tilings the direct kernel is compiled with: 16 output channels per invocation over 16, 12 or 8
+ * pixels (64, 48 and 32 vec4 accumulators; 12 for 12-, 24- and 48-wide rows, as COCO's 256×192 has).
+ * Once each accumulator took all its taps in a row (see generateDirectConvKernel), 16 channels ran
+ * faster than 8 at every W32 shape measured on lavapipe (3×3, 1×1 and strided: 1.04–1.5× less time
+ * than the 8-channel tiling then chosen), since each input value loaded serves twice the channels.
  */
 export const directTilings: readonly DirectConvTiling[] = [
-  { pixels: 16, channels: 8 },
-  { pixels: 12, channels: 8 },
+  { pixels: 16, channels: 16 },
+  { pixels: 12, channels: 16 },
   { pixels: 8, channels: 16 },
 ];
 
@@ -77,10 +80,10 @@ export function directTilingsFor(spec: ConvKernelSpec): readonly DirectConvTilin
 }
 
 /**
- * The default tiling: the one that idles the fewest lanes on padding pixels, the wider on a tie.
- * 16 pixels × 8 channels loads fewer halo values per pixel and measured fastest on lavapipe wherever
- * rows fill its blocks; 12 × 8 measured faster than 8 × 16 on 12- and 24-wide rows. `hrnet tune`
- * measures all of them on the user's adapter.
+ * The default tiling: the one that idles the fewest lanes on padding pixels, the wider on a tie
+ * (a wider block loads fewer halo values per pixel): 16 × 16 measured fastest on lavapipe wherever
+ * rows fill its blocks, 12 × 16 on 12- and 24-wide rows. `hrnet tune` measures all of them on the
+ * user's adapter.
  */
 export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
