@@ -83,23 +83,34 @@ describe('hrnet train', async () => {
     // tsx runs train.ts in a child process of its own: the run is a process group, killed as one (a
     // SIGKILL to tsx alone left the trainer running, and the output folder's lock now says so).
     const child = spawn(process.execPath, args, { cwd: root, stdio: 'ignore', detached: true });
+    // Listened for from the start: a run that ends before the kill must fail the test, not hang it.
+    let exited = false;
+    const exit = new Promise<void>((resolve) =>
+      child.on('exit', () => {
+        exited = true;
+        resolve();
+      }),
+    );
+    // Killed as soon as epoch 1's checkpoint is there, so during epoch 2: two training steps,
+    // validation and the final writes still to come (a fixed wait after the checkpoint outlasted
+    // epoch 2 once the kernels got faster).
     await new Promise<void>((resolve, reject) => {
       const started = Date.now();
       const poll = setInterval(() => {
-        if (existsSync(join(rdir, 'checkpoint.safetensors'))) {
+        if (exited) {
           clearInterval(poll);
-          // Let epoch 2 get under way, then kill without warning.
-          setTimeout(() => {
-            process.kill(-child.pid!, 'SIGKILL');
-            resolve();
-          }, 1500);
+          reject(new Error('the run ended before it could be killed during epoch 2'));
+        } else if (existsSync(join(rdir, 'checkpoint.safetensors'))) {
+          clearInterval(poll);
+          process.kill(-child.pid!, 'SIGKILL');
+          resolve();
         } else if (Date.now() - started > 240_000) {
           clearInterval(poll);
           reject(new Error('no checkpoint appeared'));
         }
-      }, 100);
+      }, 20);
     });
-    await new Promise((resolve) => child.on('exit', resolve));
+    await exit;
     expect(existsSync(join(rdir, 'final_state.safetensors'))).toBe(false);
     const checkpointTime = statSync(join(rdir, 'checkpoint.safetensors')).mtimeMs;
     const resume = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
