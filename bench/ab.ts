@@ -14,21 +14,18 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { median } from '../common/median.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 
-const option = (name: string) => {
-  const at = process.argv.indexOf(name);
-  return at < 0 ? undefined : process.argv[at + 1];
-};
-const baseline = option('--baseline');
+const baseline = optionValue('--baseline');
 if (!baseline) {
   console.error('bench:ab: --baseline DIR (a checkout of the commit to compare against) is required');
   process.exit(2);
 }
-const experiment = option('--experiment') ?? 'experiments/coco/w32_256x192.yaml';
+const experiment = optionValue('--experiment') ?? 'experiments/coco/w32_256x192.yaml';
 const training = process.argv.includes('--train');
-const batches = (option('--batch') ?? (training ? '1' : '1,8')).split(',').map(Number);
-const repeats = Number(option('--repeats') ?? 5);
+const batches = (optionValue('--batch') ?? (training ? '1' : '1,8')).split(',').map(Number);
+const repeats = Number(optionValue('--repeats') ?? 5);
 
 /** One side of the comparison: runs once (sleep wait), and once per dispatch with GPU timestamps. */
 interface Side {

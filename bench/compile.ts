@@ -21,13 +21,13 @@ import { kernelsForDevice } from '../runtime/device-kernels.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import { createPipelines } from '../runtime/gpu/pipelines.ts';
 import { chooseKernels, chooseTrainingKernels } from '../runtime/kernel-choice.ts';
+import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 
 // Before the driver loads: Mesa reads it when the device is created.
 process.env.MESA_SHADER_CACHE_DIR = mkdtempSync(join(tmpdir(), 'hrnetc-bench-compile-'));
 
-const at = process.argv.indexOf('--experiment');
-const experimentFile = at < 0 ? 'experiments/tiny/w8_64x64.yaml' : process.argv[at + 1]!;
+const experimentFile = optionValue('--experiment') ?? 'experiments/tiny/w8_64x64.yaml';
 const loaded = loadExperiment(experimentFile);
 if (!loaded.ok) throw new Error(`invalid ${experimentFile}`);
 const lowered = lowerExperiment(loaded.experiment);

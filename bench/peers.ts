@@ -18,6 +18,7 @@ import { openGpu } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/forward-runner.ts';
 import { describeKernelChoice } from '../runtime/kernel-choice.ts';
 import { benchForward, timeSettled, tuningArgument } from './compiled-forward.ts';
+import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
@@ -30,9 +31,8 @@ interface Row {
 }
 
 const quick = process.argv.includes('--quick');
-const jsonAt = process.argv.indexOf('--json');
-const jsonPath = jsonAt >= 0 ? process.argv[jsonAt + 1] : undefined;
-if (jsonAt >= 0 && !jsonPath) throw new Error('--json needs a file name');
+const jsonPath = optionValue('--json');
+if (process.argv.includes('--json') && !jsonPath) throw new Error('--json needs a file name');
 const experiments = quick ? ['tiny/w8_64x64'] : ['mpii/w32_256x256', 'coco/w32_256x192'];
 const batches = [1, 8];
 

@@ -9,18 +9,15 @@
  */
 
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
 
 const quick = process.argv.includes('--quick');
 const profile = process.argv.includes('--profile');
-const option = (name: string) => {
-  const at = process.argv.indexOf(name);
-  return at < 0 ? undefined : process.argv[at + 1];
-};
-const only = option('--experiment');
+const only = optionValue('--experiment');
 const cases = only
-  ? [{ experiment: only, batches: [Number(option('--batch') ?? 1)] }]
+  ? [{ experiment: only, batches: [Number(optionValue('--batch') ?? 1)] }]
   : quick
     ? [{ experiment: 'experiments/tiny/w8_64x64.yaml', batches: [16] }]
     : [

@@ -36,9 +36,9 @@ const maxWindows = 1;
 /**
  * The tilings the direct kernel is compiled with: 16 output channels per invocation over 16, 12 or 8
  * pixels (64, 48 and 32 vec4 accumulators; 12 for 12-, 24- and 48-wide rows, as COCO's 256×192 has).
- * Once each accumulator took all its taps in a row (see generateDirectConvKernel), 16 channels ran
- * faster than 8 at every W32 shape measured on lavapipe (3×3, 1×1 and strided: 1.04–1.5× less time
- * than the 8-channel tiling then chosen), since each input value loaded serves twice the channels.
+ * Once each accumulator took all its taps in a row (see generateDirectConvKernel), 16 channels made
+ * W32's forward and training step faster on lavapipe than 8 (`npm run bench:ab`, README), since each
+ * input value loaded serves twice the channels.
  */
 export const directTilings: readonly DirectConvTiling[] = [
   { pixels: 16, channels: 16 },
