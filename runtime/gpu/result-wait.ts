@@ -31,11 +31,15 @@ export async function mapRead(
   done.catch(() => {});
   const started = performance.now();
   while (!settled) {
-    const slice = Math.min(5, Math.max(0.05, (performance.now() - started) / 10));
-    Atomics.wait(blockSlot!, 0, 0, slice);
+    Atomics.wait(blockSlot!, 0, 0, sleepSlice(performance.now() - started));
     await new Promise((resolve) => setImmediate(resolve));
   }
   return done;
+}
+
+/** How long a `sleep` wait blocks before the next check, in ms, after waiting `waitedMs`. */
+export function sleepSlice(waitedMs: number): number {
+  return Math.min(5, Math.max(0.05, waitedMs / 10));
 }
 
 /** Node may block its main thread (Atomics.wait); a browser page may not, and its WebGPU does not poll. */
