@@ -243,7 +243,29 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       sharing: index < 4 ? [undefined, 4, 8, 16] : [undefined, 8],
     })),
     { s: stride1, batch: 2, tiling: sixteen(stride1), sharing: [undefined, 8] },
+    // Rows of 12 take 6 pixels per step (COCO's 12-wide branch).
+    {
+      s: { ...stride1, width: 12, outWidth: 12 },
+      batch: 1,
+      tiling: { ...sixteen(stride1), pixels: 6 },
+      sharing: [8],
+    },
   ];
+
+  it('the direct weight gradient steps by 8, 6 or 4 pixels, whichever idles fewest in a row', () => {
+    const large = (width: number) =>
+      chooseDirectWeightGradTiling({
+        ...stride1,
+        inChannels: 256,
+        outChannels: 256,
+        height: 8,
+        width,
+        outHeight: 8,
+        outWidth: width,
+      });
+    expect([48, 24, 16, 12, 6, 20, 7].map((width) => large(width).pixels)).toEqual([8, 8, 8, 6, 6, 4, 7]);
+    expect(chooseDirectWeightGradTiling(stride1).pixels).toBe(4);
+  });
   for (const { s, batch, tiling, sharing } of runs) {
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);

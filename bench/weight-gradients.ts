@@ -1,0 +1,117 @@
+/**
+ * The direct weight gradient's pixels per step, on this adapter: 8 (what every large weight gradient
+ * took before) against what chooseDirectWeightGradTiling now picks for the row (fewest idle pixels in
+ * a row's last step), at W32's 3×3 stride-1 shapes of COCO (rows of 48, 24, 12 and 6) and one of
+ * MPII's, batch 1 and 4. GPU time per kernel (timestamps; the smallest of several runs of 5,
+ * alternating the two), GFLOP/s of the chosen one, and the ratio. Both sum every weight in the same
+ * order, so they give identical results (test/codegen/train-kernels.test.ts checks each against the
+ * float64 interpreter).
+ *
+ * usage: npm run bench:weight-gradients
+ */
+
+import { subgroupShare } from '../compiler/codegen/wgsl/conv-direct.ts';
+import {
+  chooseDirectWeightGradTiling,
+  type DirectWeightGradTiling,
+  directWeightGradWorkgroups,
+  generateDirectWeightGradKernel,
+} from '../compiler/codegen/wgsl/train/conv-grad-weight-direct.ts';
+import type { ConvShape } from '../compiler/codegen/wgsl/train/conv-train.ts';
+import { openGpu } from '../runtime/gpu/adapter.ts';
+import { standaloneBindings } from '../runtime/gpu/standalone-dispatch.ts';
+import { timePassesSettled } from '../runtime/gpu/timed-passes.ts';
+import { printTable } from './table.ts';
+
+const gpu = await openGpu();
+const { device } = gpu;
+const rounds = 4;
+
+/** A 3×3 stride-1 convolution of `channels` channels on a height × width plane. */
+const square3x3 = (channels: number, height: number, width: number): ConvShape => ({
+  inChannels: channels,
+  height,
+  width,
+  outChannels: channels,
+  outHeight: height,
+  outWidth: width,
+  kernel: 3,
+  stride: 1,
+  pad: 1,
+});
+
+const shapes = [
+  square3x3(32, 64, 48),
+  square3x3(64, 32, 24),
+  square3x3(128, 16, 12),
+  square3x3(256, 8, 6),
+  square3x3(128, 16, 16),
+];
+
+/** A pipeline and its bindings for one tiling, ready to dispatch. */
+async function prepare(s: ConvShape, t: DirectWeightGradTiling, batch: number) {
+  const shared =
+    device.features.has('subgroups') && t.lanes % subgroupShare === 0 ? subgroupShare : undefined;
+  const pipeline = await device.createComputePipelineAsync({
+    layout: 'auto',
+    compute: {
+      module: device.createShaderModule({ code: generateDirectWeightGradKernel(s, t, shared) }),
+      entryPoint: 'main',
+    },
+  });
+  const weights = s.outChannels * s.inChannels * s.kernel * s.kernel;
+  const bound = standaloneBindings(device, pipeline, batch, [
+    new Float32Array(t.splits * weights),
+    new Float32Array(batch * s.inChannels * s.height * s.width).fill(0.01),
+    new Float32Array(batch * s.outChannels * s.outHeight * s.outWidth).fill(0.02),
+  ]);
+  const groups = directWeightGradWorkgroups(s, t);
+  return {
+    bound,
+    time: async () =>
+      Math.min(
+        ...(await timePassesSettled(
+          device,
+          5,
+          (pass) => {
+            pass.setPipeline(pipeline);
+            pass.setBindGroup(0, bound.groups[0]!);
+            pass.dispatchWorkgroups(...groups);
+          },
+          'a weight-gradient comparison',
+        )),
+      ),
+  };
+}
+
+const rows: string[][] = [
+  ['conv', 'batch', 'pixels', '8 pixels (ms)', 'chosen (ms)', 'chosen GFLOP/s', '8 ÷ chosen'],
+];
+for (const batch of [1, 4]) {
+  for (const s of shapes) {
+    const chosen = chooseDirectWeightGradTiling(s);
+    const eight = { ...chosen, pixels: Math.min(8, s.outWidth) };
+    const [a, b] = [await prepare(s, eight, batch), await prepare(s, chosen, batch)];
+    let eightMs = Number.POSITIVE_INFINITY;
+    let chosenMs = Number.POSITIVE_INFINITY;
+    for (let round = 0; round < rounds; round++) {
+      eightMs = Math.min(eightMs, await a.time());
+      chosenMs = Math.min(chosenMs, await b.time());
+    }
+    a.bound.destroy();
+    b.bound.destroy();
+    const flops = 2 * batch * s.outChannels * s.inChannels * 9 * s.outHeight * s.outWidth;
+    rows.push([
+      `3x3 ${s.inChannels}→${s.outChannels} ${s.height}x${s.width}`,
+      String(batch),
+      String(chosen.pixels),
+      eightMs.toFixed(2),
+      chosenMs.toFixed(2),
+      (flops / chosenMs / 1e6).toFixed(1),
+      `${(eightMs / chosenMs).toFixed(2)}×`,
+    ]);
+    console.log(rows.at(-1)!.join('  '));
+  }
+}
+printTable(rows, `${gpu.adapterDescription}: GPU ms per weight gradient (partial sums not included)`);
+process.exit(0);
