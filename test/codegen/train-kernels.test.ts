@@ -235,6 +235,17 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     channels: 16,
     pixels: Math.min(8, s.outWidth),
   });
+  const pointwise40 = {
+    ...stride1,
+    inChannels: 40,
+    outChannels: 20,
+    height: 6,
+    width: 8,
+    outHeight: 6,
+    outWidth: 8,
+    kernel: 1,
+    pad: 0,
+  };
   const runs = [
     ...cases.map(({ s, batch }, index) => ({
       s,
@@ -243,6 +254,8 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       sharing: index < 4 ? [undefined, 4, 8, 16] : [undefined, 8],
     })),
     { s: stride1, batch: 2, tiling: sixteen(stride1), sharing: [undefined, 8] },
+    // A 1x1 takes 4 input channels per lane, here with lanes past the last channel in each.
+    { s: pointwise40, batch: 2, tiling: chooseDirectWeightGradTiling(pointwise40), sharing: [undefined, 8] },
     // Rows of 12 take 6 pixels per step (COCO's 12-wide branch).
     {
       s: { ...stride1, width: 12, outWidth: 12 },
@@ -265,6 +278,14 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       });
     expect([48, 24, 16, 12, 6, 20, 7].map((width) => large(width).pixels)).toEqual([8, 8, 8, 6, 6, 4, 7]);
     expect(chooseDirectWeightGradTiling(stride1).pixels).toBe(4);
+    const pointwise = { ...stride1, kernel: 1, pad: 0, height: 64, width: 48, outHeight: 64, outWidth: 48 };
+    expect(chooseDirectWeightGradTiling({ ...pointwise, inChannels: 64, outChannels: 256 })).toMatchObject({
+      lanes: 16,
+      inputs: 4,
+      channels: 16,
+      pixels: 4,
+    });
+    expect(chooseDirectWeightGradTiling({ ...pointwise, width: 6, outWidth: 6 }).pixels).toBe(3);
   });
   for (const { s, batch, tiling, sharing } of runs) {
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);

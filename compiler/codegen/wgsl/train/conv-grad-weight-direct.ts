@@ -13,8 +13,13 @@ import type { ConvShape } from './conv-train.ts';
  * GEMM's split weight gradient does.
  */
 export interface DirectWeightGradTiling {
-  /** Input channels per workgroup (one per invocation). */
+  /** Invocations per workgroup. */
   readonly lanes: number;
+  /**
+   * Input channels per invocation (1 when absent): k's channel is LANES · k past the first, so the
+   * lanes of each stay adjacent.
+   */
+  readonly inputs?: number;
   /** Output channels per invocation. */
   readonly channels: number;
   /** Output pixels of a row per step. */
@@ -39,26 +44,38 @@ const targetWorkgroups = 32;
  * in a scratch comparison of the two.
  */
 export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTiling {
-  const lanes = Math.min(64, 2 ** Math.ceil(Math.log2(s.inChannels)));
   const large = convMacsPerImage(s) >= largeConvolutionFrom;
+  // A 1x1's lane takes 4 input channels, 4 pixels at a time: each broadcast output-gradient value
+  // then feeds 4 multiply-adds, not 1 (1.8× faster at W32's 64→256 and 64→64 on lavapipe).
+  const inputs = s.kernel === 1 ? Math.min(4, s.inChannels) : 1;
+  const lanes = Math.min(
+    s.kernel === 1 ? 16 : 64,
+    2 ** Math.ceil(Math.log2(Math.ceil(s.inChannels / inputs))),
+  );
   // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
   const channels = Math.min(s.kernel === 1 || large ? 16 : 8, s.outChannels);
-  const pixels = s.kernel === 1 || large ? fewestIdlePixels(s.outWidth) : Math.min(4, s.outWidth);
-  const groups = Math.ceil(s.outChannels / channels) * Math.ceil(s.inChannels / lanes);
+  const pixels =
+    s.kernel === 1
+      ? fewestIdlePixels(s.outWidth, [4, 3, 2])
+      : large
+        ? fewestIdlePixels(s.outWidth, [8, 6, 4])
+        : Math.min(4, s.outWidth);
+  const groups = Math.ceil(s.outChannels / channels) * Math.ceil(s.inChannels / (lanes * inputs));
   const rows = nominalBatch * s.outHeight;
   // A slice keeps at least 4 rows so that partial sums stay few.
   const splits = Math.max(1, Math.min(Math.ceil(targetWorkgroups / groups), Math.floor(rows / 4), 64));
-  return { lanes, channels, pixels, splits };
+  return { lanes, channels, pixels, splits, ...(inputs > 1 ? { inputs } : {}) };
 }
 
 /**
- * Pixels per step for a row of `width` output pixels: 8, 6 or 4, whichever leaves the fewest pixels of
- * the row's last step idle (the larger on a tie). On COCO's 12-wide rows 8 idles 4 of every 16, and 6
- * ran W32's 128-channel weight gradient 1.2× faster (`npm run bench:weight-gradients`).
+ * Pixels per step for a row of `width` output pixels: of `candidates` (largest first), whichever
+ * leaves the fewest pixels of the row's last step idle (the larger on a tie). On COCO's 12-wide rows
+ * 8 idles 4 of every 16, and 6 ran W32's 128-channel 3x3 weight gradient 1.2× faster (`npm run
+ * bench:weight-gradients`).
  */
-function fewestIdlePixels(width: number): number {
+function fewestIdlePixels(width: number, candidates: readonly number[]): number {
   const idle = (p: number) => Math.ceil(width / p) * p - width;
-  return [8, 6, 4].map((p) => Math.min(p, width)).reduce((best, p) => (idle(p) < idle(best) ? p : best));
+  return candidates.map((p) => Math.min(p, width)).reduce((best, p) => (idle(p) < idle(best) ? p : best));
 }
 
 export function directWeightGradBindings(splits: number): KernelBinding[] {
@@ -76,11 +93,15 @@ export function directWeightGradWorkgroups(
   s: ConvShape,
   t: DirectWeightGradTiling,
 ): [number, number, number] {
-  return [Math.ceil(s.outChannels / t.channels), Math.ceil(s.inChannels / t.lanes), t.splits];
+  return [
+    Math.ceil(s.outChannels / t.channels),
+    Math.ceil(s.inChannels / (t.lanes * (t.inputs ?? 1))),
+    t.splits,
+  ];
 }
 
 export function describeDirectWeightGrad(s: ConvShape, t: DirectWeightGradTiling): string {
-  return `weight gradient${t.splits > 1 ? ` (${t.splits} partial sums)` : ''} of conv ${s.kernel}x${s.kernel}${s.stride > 1 ? `/${s.stride}` : ''} ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}, ${t.channels} channels × ${t.pixels} pixels per invocation`;
+  return `weight gradient${t.splits > 1 ? ` (${t.splits} partial sums)` : ''} of conv ${s.kernel}x${s.kernel}${s.stride > 1 ? `/${s.stride}` : ''} ${s.inChannels}→${s.outChannels}, ${s.height}x${s.width}→${s.outHeight}x${s.outWidth}, ${t.channels} channels × ${t.pixels} pixels${(t.inputs ?? 1) > 1 ? ` × ${t.inputs} input channels` : ''} per invocation`;
 }
 
 /**
@@ -97,13 +118,16 @@ export function generateDirectWeightGradKernel(
   sharedLoads?: number,
 ): string {
   const { channels, pixels, splits } = t;
+  const inputs = t.inputs ?? 1;
   const taps = s.kernel * s.kernel;
   // Input values one row of a block reads: the taps of P output pixels, stride apart.
   const segment = (pixels - 1) * s.stride + s.kernel;
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const acc = (c: number, tap: number) => `a${c}_${tap}`;
-  const declarations = range(channels).flatMap((c) =>
-    range(taps).map((tap) => `  var ${acc(c, tap)} = 0.0;`),
+  // Names of input channel k's values; with one input channel per invocation, the names it always had.
+  const ofInput = (k: number) => (inputs === 1 ? '' : `_${k}`);
+  const acc = (c: number, tap: number, k: number) => `a${c}_${tap}${ofInput(k)}`;
+  const declarations = range(inputs).flatMap((k) =>
+    range(channels).flatMap((c) => range(taps).map((tap) => `  var ${acc(c, tap, k)} = 0.0;`)),
   );
   if (sharedLoads !== undefined && t.lanes % sharedLoads !== 0)
     throw new Error(`${t.lanes} lanes are not whole subgroups of ${sharedLoads}`);
@@ -139,37 +163,56 @@ export function generateDirectWeightGradKernel(
     `      let columnInside${j} = (ix0 + ${j} >= 0) & (ix0 + ${j} < i32(W));`,
   ]);
   const rowSteps = range(s.kernel).map((ky) => {
-    const reads = range(segment).map(
-      (j) => `        let v${j} = select(0.0, x[rowBase + column${j}], rowInside & columnInside${j});`,
+    const reads = range(inputs).flatMap((k) =>
+      range(segment).map(
+        (j) =>
+          `        let v${j}${ofInput(k)} = select(0.0, x[rowBase${ofInput(k)} + column${j}], rowInside & columnInside${j});`,
+      ),
     );
     const fmas = range(s.kernel).flatMap((kx) =>
-      range(channels).map((c) => {
-        const tap = ky * s.kernel + kx;
-        const sum = range(pixels).reduce(
-          (e, p) => `fma(d${c}_${p}, v${p * s.stride + kx}, ${e})`,
-          acc(c, tap),
-        );
-        return `        ${acc(c, tap)} = ${sum};`;
-      }),
+      range(channels).flatMap((c) =>
+        range(inputs).map((k) => {
+          const tap = ky * s.kernel + kx;
+          const sum = range(pixels).reduce(
+            (e, p) => `fma(d${c}_${p}, v${p * s.stride + kx}${ofInput(k)}, ${e})`,
+            acc(c, tap, k),
+          );
+          return `        ${acc(c, tap, k)} = ${sum};`;
+        }),
+      ),
     );
+    const rowBases =
+      inputs === 1
+        ? '        let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * W;'
+        : [
+            '        let rowOffset = u32(clamp(iy, 0, i32(H) - 1)) * W;',
+            ...range(inputs).map(
+              (k) => `        let rowBase${ofInput(k)} = imageBase${ofInput(k)} + rowOffset;`,
+            ),
+          ].join('\n');
     return `      {
         let iy = i32(yo * STRIDE + ${u32(ky)}) - i32(PAD);
         let rowInside = (iy >= 0) & (iy < i32(H));
-        let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * W;
+${rowBases}
 ${reads.join('\n')}
 ${fmas.join('\n')}
       }`;
   });
   const target =
     splits > 1 ? 'partial[((group.z * COUT + co) * CIN + ci) * TAPS' : 'dw[(co * CIN + ci) * TAPS';
-  const stores = range(channels).map(
-    (c) => `    if (co0 + ${u32(c)} < COUT) {
+  const stores = range(inputs).flatMap((k) => [
+    `  if (ci${ofInput(k)} < CIN) {`,
+    ...(inputs === 1 ? [] : [`    let ci = ci${ofInput(k)};`]),
+    ...range(channels).map(
+      (c) => `    if (co0 + ${u32(c)} < COUT) {
       let co = co0 + ${u32(c)};
 ${range(taps)
-  .map((tap) => `      ${target} + ${u32(tap)}] = ${acc(c, tap)};`)
+  .map((tap) => `      ${target} + ${u32(tap)}] = ${acc(c, tap, k)};`)
   .join('\n')}
     }`,
-  );
+    ),
+    '  }',
+  ]);
   const subgroupInputs =
     sharedLoads === undefined
       ? ''
@@ -194,15 +237,22 @@ const SPLITS: u32 = ${u32(splits)};
 
 @compute @workgroup_size(${t.lanes})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32${subgroupInputs}) {
-  let ci = group.y * LANES + lid;${
-    sharedLoads === undefined
-      ? ''
-      : `
+${range(inputs)
+  .map(
+    (k) =>
+      `  let ci${ofInput(k)} = group.y * LANES${inputs === 1 ? '' : ` * ${u32(inputs)}`} + ${k === 0 ? '' : `${u32(k)} * LANES + `}lid;`,
+  )
+  .join('\n')}${
+  sharedLoads === undefined
+    ? ''
+    : `
   let sharedSubgroups = subgroupSize % ${u32(sharedLoads)} == 0u && LANES % subgroupSize == 0u;
   let member = lane % ${u32(sharedLoads)};`
-  }
+}
   // Lanes past the last input channel read a real channel and store nothing.
-  let channel = min(ci, CIN - 1u);
+${range(inputs)
+  .map((k) => `  let channel${ofInput(k)} = min(ci${ofInput(k)}, CIN - 1u);`)
+  .join('\n')}
   let co0 = group.x * CHANNELS;
   let rows = params.batch * HO;
   let slice = (rows + SPLITS - 1u) / SPLITS;
@@ -211,7 +261,9 @@ ${declarations.join('\n')}
   for (var r = group.z * slice; r < rowEnd; r = r + 1u) {
     let n = r / HO;
     let yo = r % HO;
-    let imageBase = (n * CIN + channel) * H * W;
+${range(inputs)
+  .map((k) => `    let imageBase${ofInput(k)} = (n * CIN + channel${ofInput(k)}) * H * W;`)
+  .join('\n')}
     let dyRow = n * COUT * HO * WO + yo * WO;
     for (var xo0 = 0u; xo0 < WO; xo0 = xo0 + PIXELS) {
       let ix0 = i32(xo0 * STRIDE) - i32(PAD);
@@ -220,9 +272,7 @@ ${gradientLoads.join('\n')}
 ${rowSteps.join('\n')}
     }
   }
-  if (ci < CIN) {
 ${stores.join('\n')}
-  }
 }
 `;
 }
