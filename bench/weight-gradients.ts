@@ -1,8 +1,8 @@
 /**
- * The direct weight gradient's pixels per step, on this adapter: 8 (what every large weight gradient
- * took before) against what chooseDirectWeightGradTiling now picks for the row (fewest idle pixels in
- * a row's last step), at W32's 3×3 stride-1 shapes of COCO (rows of 48, 24, 12 and 6) and one of
- * MPII's, batch 1 and 4. GPU time per kernel (timestamps; the smallest of several runs of 5,
+ * The direct weight gradient's tiling, on this adapter: the earlier one (8 pixels per step, one input
+ * channel per lane) against what chooseDirectWeightGradTiling now picks (fewest idle pixels in a row's
+ * last step; a 1x1's lane takes 4 input channels, 4 pixels at a time), at W32's 3×3 stride-1 shapes of
+ * COCO (rows of 48, 24, 12 and 6), one of MPII's, and stage 1's 1x1s, batch 1 and 4. GPU time per kernel (timestamps; the smallest of several runs of 5,
  * alternating the two), GFLOP/s of the chosen one, and the ratio. Both sum every weight in the same
  * order, so they give identical results (test/codegen/train-kernels.test.ts checks each against the
  * float64 interpreter).
@@ -27,18 +27,26 @@ const gpu = await openGpu();
 const { device } = gpu;
 const rounds = 4;
 
-/** A 3×3 stride-1 convolution of `channels` channels on a height × width plane. */
-const square3x3 = (channels: number, height: number, width: number): ConvShape => ({
-  inChannels: channels,
+/** A stride-1 k×k convolution, padded to keep the height × width plane. */
+const sameSize = (
+  inChannels: number,
+  outChannels: number,
+  height: number,
+  width: number,
+  kernel = 3,
+): ConvShape => ({
+  inChannels,
   height,
   width,
-  outChannels: channels,
+  outChannels,
   outHeight: height,
   outWidth: width,
-  kernel: 3,
+  kernel,
   stride: 1,
-  pad: 1,
+  pad: (kernel - 1) / 2,
 });
+const square3x3 = (channels: number, height: number, width: number) =>
+  sameSize(channels, channels, height, width);
 
 const shapes = [
   square3x3(32, 64, 48),
@@ -46,7 +54,17 @@ const shapes = [
   square3x3(128, 16, 12),
   square3x3(256, 8, 6),
   square3x3(128, 16, 16),
+  sameSize(64, 256, 64, 48, 1),
+  sameSize(256, 64, 64, 48, 1),
 ];
+
+/** The tiling every weight gradient of this size took before: 8 pixels, one input channel per lane. */
+const earlier = (s: ConvShape, chosen: DirectWeightGradTiling): DirectWeightGradTiling => ({
+  lanes: Math.min(64, 2 ** Math.ceil(Math.log2(s.inChannels))),
+  channels: chosen.channels,
+  pixels: Math.min(8, s.outWidth),
+  splits: chosen.splits,
+});
 
 /** A pipeline and its bindings for one tiling, ready to dispatch. */
 async function prepare(s: ConvShape, t: DirectWeightGradTiling, batch: number) {
@@ -85,12 +103,12 @@ async function prepare(s: ConvShape, t: DirectWeightGradTiling, batch: number) {
 }
 
 const rows: string[][] = [
-  ['conv', 'batch', 'pixels', '8 pixels (ms)', 'chosen (ms)', 'chosen GFLOP/s', '8 ÷ chosen'],
+  ['conv', 'batch', 'pixels × inputs', 'earlier (ms)', 'chosen (ms)', 'chosen GFLOP/s', 'earlier ÷ chosen'],
 ];
 for (const batch of [1, 4]) {
   for (const s of shapes) {
     const chosen = chooseDirectWeightGradTiling(s);
-    const eight = { ...chosen, pixels: Math.min(8, s.outWidth) };
+    const eight = earlier(s, chosen);
     const [a, b] = [await prepare(s, eight, batch), await prepare(s, chosen, batch)];
     let eightMs = Number.POSITIVE_INFINITY;
     let chosenMs = Number.POSITIVE_INFINITY;
@@ -100,11 +118,11 @@ for (const batch of [1, 4]) {
     }
     a.bound.destroy();
     b.bound.destroy();
-    const flops = 2 * batch * s.outChannels * s.inChannels * 9 * s.outHeight * s.outWidth;
+    const flops = 2 * batch * s.outChannels * s.inChannels * s.kernel ** 2 * s.outHeight * s.outWidth;
     rows.push([
-      `3x3 ${s.inChannels}→${s.outChannels} ${s.height}x${s.width}`,
+      `${s.kernel}x${s.kernel} ${s.inChannels}→${s.outChannels} ${s.height}x${s.width}`,
       String(batch),
-      String(chosen.pixels),
+      `${chosen.pixels} × ${chosen.inputs ?? 1}`,
       eightMs.toFixed(2),
       chosenMs.toFixed(2),
       (flops / chosenMs / 1e6).toFixed(1),
