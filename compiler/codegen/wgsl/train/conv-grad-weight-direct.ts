@@ -6,10 +6,10 @@ import type { ConvShape } from './conv-train.ts';
  * The weight gradient without workgroup memory: dW[o][i][t] = Σ over images and output pixels of
  * dy[n][o][p] · x[n][i][p + t]. Invocations of a workgroup take adjacent input channels, so the
  * output-gradient values are the same for every lane (loaded once per subgroup and broadcast, where the
- * kernel is generated with sharedLoads) and only the input rows are per-lane reads. Each invocation accumulates CHANNELS output channels × every tap
- * for its input channel over a slice of the image rows (workgroup z), walking each row PIXELS output
- * pixels at a time: per block it reads each of the k input rows once and reuses every value for all
- * taps and channels. Slices store partial sums that a second kernel adds in a fixed order, as the
+ * kernel is generated with sharedLoads) and only the input rows are per-lane reads. Each invocation
+ * accumulates CHANNELS output channels × every tap for each of its input channels (one, or `inputs`)
+ * over a slice of the image rows (workgroup z), walking each row PIXELS output pixels at a time: per
+ * block it reads each of the k input rows once and reuses every value for all taps and channels. Slices store partial sums that a second kernel adds in a fixed order, as the
  * GEMM's split weight gradient does.
  */
 export interface DirectWeightGradTiling {
@@ -36,8 +36,8 @@ const targetWorkgroups = 32;
 
 /**
  * A 3x3 weight gradient from largeConvolutionFrom multiply-adds per image takes 16 output channels ×
- * 8 pixels per invocation (6 or 4 pixels where the rows' width idles fewer; fewestIdlePixels). Sixteen channels ran W32's weight gradients about 20% faster on lavapipe
- * than 8 (a one-off comparison of `bench:train --profile` with both) but compile about 3× as long with
+ * 8 pixels per invocation (6 or 4 pixels where the rows' width idles fewer; fewestIdlePixels).
+ * Sixteen channels ran W32's weight gradients about 20% faster on lavapipe than 8 (a one-off comparison of `bench:train --profile` with both) but compile about 3× as long with
  * an empty shader cache, so smaller convolutions (the tiny model's, W32's strided fuse-layer ones)
  * take 8 channels × 4 pixels: half the unrolled multiply-adds of 8 × 8, which compiled the tiny
  * model's weight gradients in 38 s instead of 57 s, and ran W32's strided fuse-layer shapes faster than 8 × 8
@@ -46,7 +46,8 @@ const targetWorkgroups = 32;
 export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTiling {
   const large = convMacsPerImage(s) >= largeConvolutionFrom;
   // A 1x1's lane takes 4 input channels, 4 pixels at a time: each broadcast output-gradient value
-  // then feeds 4 multiply-adds, not 1 (1.8× faster at W32's 64→256 and 64→64 on lavapipe).
+  // then feeds 4 multiply-adds, not 1 (1.86–1.89× faster at W32's stage-1 64→256 and 256→64 on
+  // lavapipe, `npm run bench:weight-gradients`).
   const inputs = s.kernel === 1 ? Math.min(4, s.inChannels) : 1;
   const lanes = Math.min(
     s.kernel === 1 ? 16 : 64,
