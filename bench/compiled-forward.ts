@@ -70,7 +70,19 @@ export function tuningArgument(argv: readonly string[]): TuningFile | undefined 
     return [JSON.parse(readFileSync(path, 'utf8')) as TuningFile];
   });
   if (files.length === 0) return undefined;
-  return { ...files[0]!, kernels: Object.assign({}, ...files.map((f) => f.kernels)) };
+  const training = files.flatMap((f) => (f.training ? [f.training] : []));
+  return {
+    ...files[0]!,
+    kernels: Object.assign({}, ...files.map((f) => f.kernels)),
+    ...(training.length
+      ? {
+          training: {
+            batch: training[0]!.batch,
+            kernels: Object.assign({}, ...training.map((t) => t.kernels)),
+          },
+        }
+      : {}),
+  };
 }
 
 /**

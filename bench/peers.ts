@@ -5,6 +5,7 @@
  * first). ONNX Runtime runs the model `hrnet export --format onnx` writes (BN not folded; ORT folds
  * it). Both include the upload of the input and the read-back of the output. Run:
  *   npm run bench:peers [-- --quick] [-- --json FILE] [-- --tuning OUT/<exp>/tuning.json]
+ * (tuning files, several merged, choose the forward's kernels and, with a training part, the step's)
  * Then the training step (forward in training mode, loss, backward, Adam), which ONNX Runtime's
  * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1 and 4, with images/s, the
  * step's time per image relative to the forward's best per image, and the planned peak GPU memory.
@@ -104,7 +105,8 @@ const trainTable: string[][] = [
   ['experiment', 'batch', 'ms/step', 'img/s', 'step ÷ forward (per image)', 'planned peak (MiB)'],
 ];
 for (const { experiment, batch } of trainCases) {
-  const [t] = await timeTrainSteps(gpu, `experiments/${experiment}.yaml`, [batch]);
+  const [t] = await timeTrainSteps(gpu, `experiments/${experiment}.yaml`, [batch], undefined, tuning);
+  console.log(`${experiment} batch ${batch}: training kernels: ${t!.kernels}`);
   // The strictest comparison: the forward's best time per image, whichever batch gave it.
   const forwards = rows.filter(
     (r) => r.runtime === 'hrnetc' && r.experiment === experiment && r.wait === 'sleep',

@@ -5,6 +5,7 @@ import { summarize } from '../compiler/ir/summary.ts';
 import { lowerExperiment, trainingProgram } from '../compiler/pipeline.ts';
 import type { GpuContext } from '../runtime/gpu/adapter.ts';
 import type { WaitMode } from '../runtime/gpu/result-wait.ts';
+import { describeKernelChoice, type TuningFile } from '../runtime/kernel-choice.ts';
 import { type TrainBatch, TrainStepRunner } from '../runtime/train/train-step-runner.ts';
 import { officialInitialWeights } from '../runtime/weights/init-weights.ts';
 import { timeSettled } from './compiled-forward.ts';
@@ -15,6 +16,8 @@ export interface TrainStepTiming {
   /** Median of 3 steps, waiting for results by awaiting mapAsync at once, or sleeping between checks. */
   readonly msMap: number;
   readonly msSleep: number;
+  /** Which convolution kernels the step ran, and why (describeKernelChoice). */
+  readonly kernels: string;
   /** Multiply-accumulates of one forward per image (a step is about 3 forwards). */
   readonly macsPerImage: number;
   /** Planned GPU memory: arena for the batch, fixed values, running stats, parameters + gradients + Adam. */
@@ -25,6 +28,8 @@ export interface TrainStepTiming {
 /**
  * A training-step runner (Adam, official initialisation) for an experiment, and a timer of its steps
  * at several batch sizes on constant data; `profile` receives each batch's per-dispatch GPU times.
+ * The kernels are those the tuning file's training part names (`hrnet tune --training`), else the
+ * adapter class's defaults.
  */
 export async function timeTrainSteps(
   gpu: GpuContext,
@@ -35,6 +40,7 @@ export async function timeTrainSteps(
     label: string,
     descriptions: ReadonlyMap<string, string>,
   ) => void,
+  tuning?: TuningFile,
 ): Promise<TrainStepTiming[]> {
   const loaded = loadExperiment(experimentFile);
   if (!loaded.ok) throw new Error(`invalid ${experimentFile}`);
@@ -51,6 +57,7 @@ export async function timeTrainSteps(
     toTrainStepProgram(program, loaded.experiment.name),
     new Map(program.kernels.map((k) => [k.name, k.wgsl])),
     { kind: 'adam', momentum: 0.9, weightDecay: 0, nesterov: false },
+    tuning,
   );
   runner.setState(officialInitialWeights(graphParameters(lowered.graph), 0));
   const [input, target, weight] = [
@@ -82,6 +89,7 @@ export async function timeTrainSteps(
       batch,
       msMap,
       msSleep,
+      kernels: describeKernelChoice(runner.kernelChoice),
       macsPerImage: macs,
       peakBytes:
         program.arenaBytesPerImage * batch +

@@ -3,12 +3,14 @@
  * for the tiny model and W32 256x192 at a few batch sizes on the available adapter, with the planned
  * peak GPU memory, waiting both ways (mapAsync at once, or sleeping between checks; img/s and GFLOP/s are for
  * sleeping, the runtime's default). Run:
- *   npm run bench:train [-- --quick] [-- --profile] [-- --experiment FILE [--batch B]]
+ *   npm run bench:train [-- --quick] [-- --profile] [-- --experiment FILE [--batch B]] [-- --tuning FILE]
  * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch);
- * --experiment times one experiment at one batch size (default 1).
+ * --experiment times one experiment at one batch size (default 1); --tuning (`hrnet tune --training`
+ * output, several merged) chooses the step's kernels instead of the adapter class's defaults.
  */
 
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import { tuningArgument } from './compiled-forward.ts';
 import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 import { timeTrainSteps } from './train-step-timing.ts';
@@ -25,6 +27,7 @@ const cases = only
         { experiment: 'experiments/coco/w32_256x192.yaml', batches: [1, 4] },
       ];
 
+const tuning = tuningArgument(process.argv);
 const gpu = await openGpu();
 console.log(`adapter: ${gpu.adapterDescription}${gpu.isSoftware ? ' (software)' : ''}`);
 const rows: string[][] = [
@@ -43,7 +46,14 @@ const rows: string[][] = [
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 for (const { experiment, batches } of cases) {
-  for (const t of await timeTrainSteps(gpu, experiment, batches, profile ? printProfile : undefined)) {
+  for (const t of await timeTrainSteps(
+    gpu,
+    experiment,
+    batches,
+    profile ? printProfile : undefined,
+    tuning,
+  )) {
+    console.log(`${t.experiment} batch ${t.batch}: training kernels: ${t.kernels}`);
     rows.push([
       t.experiment,
       String(t.batch),

@@ -12,6 +12,14 @@ export interface TuningFile {
   readonly experiment: string;
   readonly batch: number;
   readonly kernels: Readonly<Record<string, TunedKernel>>;
+  /**
+   * The training step's convolution launches (forward, input and weight gradients), when `hrnet tune
+   * --training` measured them, at their own batch size (a step cannot split its batch).
+   */
+  readonly training?: {
+    readonly batch: number;
+    readonly kernels: Readonly<Record<string, TunedKernel>>;
+  };
 }
 
 export interface TunedKernel {
@@ -27,9 +35,13 @@ export interface KernelSelection {
 }
 
 /** What a choice over one program's dispatches decided (see chooseKernels). */
-interface ChosenDispatches {
+interface ChosenDispatches extends KernelChoiceSummary {
   /** Each dispatch runs one kernel, and `choice` is gone; a variant's `followedBy` launches follow it. */
   readonly dispatches: readonly Dispatch[];
+}
+
+/** What decided a program's kernels, for the user (see describeKernelChoice). */
+export interface KernelChoiceSummary {
   /** What decided: a tuning file for this adapter, or the adapter class's defaults. */
   readonly source: 'tuning' | 'software defaults' | 'hardware defaults';
   /** Dispatches whose variant the tuning file chose. */
@@ -72,13 +84,16 @@ export function chooseKernels(
 
 /**
  * Makes every kernel choice of a training step as chooseKernels does: on a software adapter the
- * direct kernels, on a GPU the tiled GEMM (unless a tuning file names another variant).
+ * direct kernels, on a GPU the tiled GEMM, unless the tuning file's training part (`hrnet tune
+ * --training`) names another variant. A file without that part leaves the defaults.
  */
 export function chooseTrainingKernels(
   program: TrainStepProgram,
   selection: KernelSelection,
 ): ChosenTrainingKernels {
-  const chosen = chooseDispatches(program.dispatches, selection);
+  const { tuning, ...rest } = selection;
+  const training = tuning?.training ? { ...tuning, kernels: tuning.training.kernels } : undefined;
+  const chosen = chooseDispatches(program.dispatches, { ...rest, ...(training ? { tuning: training } : {}) });
   return { ...chosen, program: { ...program, dispatches: chosen.dispatches } };
 }
 
@@ -154,11 +169,18 @@ export function tuningFileProblem(value: unknown): string | undefined {
   for (const [key, kernel] of Object.entries(file.kernels)) {
     if (typeof kernel?.variant !== 'string') return `names no variant for ${key}`;
   }
+  if (file.training !== undefined) {
+    const training = file.training as Partial<NonNullable<TuningFile['training']>> | null;
+    if (typeof training?.kernels !== 'object' || training.kernels === null) return 'has no training kernels';
+    for (const [key, kernel] of Object.entries(training.kernels)) {
+      if (typeof kernel?.variant !== 'string') return `names no training variant for ${key}`;
+    }
+  }
   return undefined;
 }
 
 /** One line for the user: which kernels run, and why (e.g. `tuning.json: direct-p16k8 40, gemm 12`). */
-export function describeKernelChoice(chosen: Omit<ChosenDispatches, 'dispatches'>): string {
+export function describeKernelChoice(chosen: KernelChoiceSummary): string {
   const counts = Object.entries(chosen.variantCounts)
     .map(([name, n]) => `${name} ${n}`)
     .join(', ');

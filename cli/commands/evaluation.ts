@@ -174,7 +174,7 @@ export function registerEvaluationCommands(program: Command): void {
           format === 'mpii' ? mpiiGroundTruthFor(root, c.DATASET.TEST_SET, samples.length) : undefined;
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
-        noteKernelChoice(runner);
+        noteKernelChoice(runner.kernelChoice);
         const outDir = flags.output ?? join(experimentOutput, 'results');
         const bar = progressBar('test', samples.length);
         const predictions = await predictDataset(

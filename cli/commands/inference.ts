@@ -49,7 +49,7 @@ export function registerInferenceCommands(program: Command): void {
         const input = readForwardInput(flags.input, forward.input.shape);
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
-        noteKernelChoice(runner);
+        noteKernelChoice(runner.kernelChoice);
         const batch = input.shape[0]!;
         const output = await new DeviceGuard(gpu.device).run('the forward pass', () =>
           runner.run(input.data, batch),
@@ -102,7 +102,7 @@ export function registerInferenceCommands(program: Command): void {
         const decoded = images.map((path) => ({ path, image: readImage(path, { orientation: 'apply' }) }));
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
         const runner = await ForwardRunner.forCompiled(gpu, program, weights);
-        noteKernelChoice(runner);
+        noteKernelChoice(runner.kernelChoice);
         const crops = decoded.map(({ image }) => ({ image, ...cropFor(image, flags.bbox, settings) }));
         const predictions = await new DeviceGuard(gpu.device).run('the forward pass', () =>
           predictCrops(runner, crops, settings),

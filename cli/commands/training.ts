@@ -18,6 +18,7 @@ import { readWeights } from '../../runtime/weights/read-weights.ts';
 import { type NamedTensor, readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { compiledConfig } from '../compiled-config.ts';
 import { debugWriter } from '../debug-output.ts';
+import { noteKernelChoice } from '../kernel-note.ts';
 import { adapterOption, parseCount, parseSeed } from '../options.ts';
 import { kernelProgress, progressBar } from '../progress.ts';
 
@@ -207,7 +208,7 @@ async function trainLocked(
       seed: flags.seed,
       events: {
         ...debug,
-        onKernelChoice: (description) => process.stderr.write(`hrnet: training kernels: ${description}\n`),
+        onKernelChoice: (chosen) => noteKernelChoice(chosen, 'training kernels'),
         onResume: (info) =>
           process.stderr.write(
             `hrnet: resuming from ${join(outputDir, 'checkpoint.safetensors')} after epoch ${info.epoch}\n`,
@@ -330,12 +331,19 @@ export function registerTrainingCommands(program: Command): void {
         if (target.shape[0] !== count || targetWeight.shape[0] !== count)
           throw new UserError('input, target and target_weight disagree on the batch size');
         const gpu = await openGpu(flags.adapter, { onKernelProgress: kernelProgress() });
-        const runner = await TrainStepRunner.create(gpu, trainStep, program.kernels, {
-          kind: config.TRAIN.OPTIMIZER,
-          momentum: config.TRAIN.MOMENTUM,
-          weightDecay: config.TRAIN.WD,
-          nesterov: config.TRAIN.NESTEROV,
-        });
+        const runner = await TrainStepRunner.create(
+          gpu,
+          trainStep,
+          program.kernels,
+          {
+            kind: config.TRAIN.OPTIMIZER,
+            momentum: config.TRAIN.MOMENTUM,
+            weightDecay: config.TRAIN.WD,
+            nesterov: config.TRAIN.NESTEROV,
+          },
+          program.tuning,
+        );
+        noteKernelChoice(runner.kernelChoice, 'training kernels');
         runner.setState(weights);
         const result = await runner.step(
           { count, input: input.data, target: target.data, targetWeight: targetWeight.data },

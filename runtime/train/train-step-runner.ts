@@ -4,7 +4,7 @@ import type { GpuContext } from '../gpu/adapter.ts';
 import { DispatchExecutor, type ReadRegion } from '../gpu/dispatch-executor.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped, type WaitMode } from '../gpu/result-wait.ts';
-import { type ChosenTrainingKernels, chooseTrainingKernels } from '../kernel-choice.ts';
+import { type ChosenTrainingKernels, chooseTrainingKernels, type TuningFile } from '../kernel-choice.ts';
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
@@ -102,11 +102,14 @@ export class TrainStepRunner {
     program: TrainStepProgram,
     kernels: ReadonlyMap<string, string>,
     optimizer: OptimizerSettings,
+    tuning?: TuningFile,
   ): Promise<TrainStepRunner> {
-    // The kernels for this adapter's class (a program chosen already passes through unchanged).
+    // The kernels the tuning file's training part names for this adapter, else those of its class
+    // (a program chosen already passes through unchanged).
     const choice = chooseTrainingKernels(program, {
       adapter: gpu.adapterDescription,
       isSoftware: gpu.isSoftware,
+      ...(tuning ? { tuning } : {}),
     });
     const runnable = kernelsForDevice(choice.program, gpu.device.features);
     const names = [

@@ -20,7 +20,7 @@ import {
 import type { GpuContext } from '../gpu/adapter.ts';
 import { DeviceGuard } from '../gpu/device-guard.ts';
 import { ForwardRunner } from '../gpu/forward-runner.ts';
-import { describeKernelChoice } from '../kernel-choice.ts';
+import type { KernelChoiceSummary } from '../kernel-choice.ts';
 import type { Heatmaps } from '../pose/heatmaps.ts';
 import type { TrainStepProgram } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
@@ -101,7 +101,7 @@ export interface TrainingEvents {
   readonly onEpochEnd?: (record: EpochRecord) => void;
   readonly onResume?: (info: CheckpointInfo) => void;
   /** Once the training pipelines exist: which convolution kernels the step runs, and why. */
-  readonly onKernelChoice?: (description: string) => void;
+  readonly onKernelChoice?: (chosen: KernelChoiceSummary) => void;
 }
 
 export interface TrainingRun {
@@ -160,9 +160,9 @@ export async function train(gpu: GpuContext, run: TrainingRun): Promise<EpochRec
       `; lower TRAIN.BATCH_SIZE_PER_GPU (now ${config.TRAIN.BATCH_SIZE_PER_GPU})${lastCheckpointNote(outputDir)}`,
   });
   const runner = await guard.run('the creation of the training pipelines', () =>
-    TrainStepRunner.create(gpu, trainStep, compiled.kernels, optimizer),
+    TrainStepRunner.create(gpu, trainStep, compiled.kernels, optimizer, compiled.tuning),
   );
-  events?.onKernelChoice?.(describeKernelChoice(runner.kernelChoice));
+  events?.onKernelChoice?.(runner.kernelChoice);
 
   let beginEpoch = config.TRAIN.BEGIN_EPOCH;
   let bestPerf = 0;

@@ -1,4 +1,3 @@
-import { median } from '../../common/median.ts';
 import { Prng } from '../../common/prng.ts';
 import { relativeError } from '../../common/relative-error.ts';
 import { deviceKernel } from '../device-kernels.ts';
@@ -6,13 +5,13 @@ import type { GpuContext } from '../gpu/adapter.ts';
 import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
 import { standaloneBindings } from '../gpu/standalone-dispatch.ts';
-import { timePassesSettled } from '../gpu/timed-passes.ts';
 import type { TunedKernel, TuningFile } from '../kernel-choice.ts';
 import type { Dispatch, DispatchVariant, ParameterInfo, WeightEntry } from '../program.ts';
 import type { CompiledProgram } from '../program-loader.ts';
 import { packWeights } from '../weights/pack-weights.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { workgroupCounts } from '../workgroups.ts';
+import { fastestCandidate, timeCandidate } from './candidate-timing.ts';
 
 export interface TuneOptions {
   readonly batch: number;
@@ -76,7 +75,6 @@ export async function tuneKernels(
       entries: compiled.manifest.weights.entries,
       batch: options.batch,
       repetitions: 0,
-      timestamps,
     });
     const ms: Record<string, number> = {};
     for (const variant of variants) {
@@ -85,7 +83,6 @@ export async function tuneKernels(
         entries: compiled.manifest.weights.entries,
         batch: options.batch,
         repetitions: options.repetitions,
-        timestamps,
       });
       const error = relativeError(run.output, expected.output);
       if (!(error <= variantTolerance)) {
@@ -94,11 +91,8 @@ export async function tuneKernels(
       }
       ms[variant.name] = run.ms;
     }
-    const fastest = Object.entries(ms).reduce<[string, number] | undefined>(
-      (best, entry) => (best === undefined || entry[1] < best[1] ? entry : best),
-      undefined,
-    );
-    if (fastest) kernels[key] = { variant: fastest[0], ms };
+    const fastest = fastestCandidate(ms);
+    if (fastest) kernels[key] = fastest;
     options.onProgress?.(++done, choices.size, key);
   }
   return {
@@ -156,7 +150,6 @@ interface RunSettings {
   readonly entries: readonly WeightEntry[];
   readonly batch: number;
   readonly repetitions: number;
-  readonly timestamps: boolean;
 }
 
 /**
@@ -207,37 +200,9 @@ async function runVariant(
     device.queue.submit([first.finish()]);
     const values = new Float32Array(await readMapped(device, readback, `kernel ${variant.kernel}`));
     readback.destroy();
-    const ms = settings.repetitions > 0 ? await timeDispatches(device, dispatch, settings) : 0;
+    const ms = settings.repetitions > 0 ? await timeCandidate(device, dispatch, settings.repetitions) : 0;
     return { output: values, ms };
   } finally {
     destroy();
   }
-}
-
-async function timeDispatches(
-  device: GPUDevice,
-  dispatch: (pass: GPUComputePassEncoder) => void,
-  { repetitions, timestamps }: RunSettings,
-): Promise<number> {
-  if (!timestamps) {
-    const times: number[] = [];
-    for (let r = 0; r < repetitions; r++) {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass();
-      dispatch(pass);
-      pass.end();
-      const started = performance.now();
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      times.push(performance.now() - started);
-    }
-    return median(times);
-  }
-  const times = await timePassesSettled(
-    device,
-    repetitions,
-    (pass) => dispatch(pass),
-    'timed kernel dispatches',
-  );
-  return median(times);
 }

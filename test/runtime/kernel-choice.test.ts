@@ -4,12 +4,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Prng } from '../../common/prng.ts';
 import { relativeError } from '../../common/relative-error.ts';
-import { kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
+import { deviceKernel, kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
 import { chooseKernels, chooseTrainingKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
+import type { TrainStepProgram } from '../../runtime/program.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
 import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
 import { tuneKernels } from '../../runtime/tune/tune-kernels.ts';
-import { readSafetensors, writeSafetensors } from '../../runtime/weights/safetensors.ts';
+import { tuneTrainingKernels } from '../../runtime/tune/tune-training-kernels.ts';
+import { readSafetensors, type TensorMap, writeSafetensors } from '../../runtime/weights/safetensors.ts';
 import { runCli } from '../cli/run-cli.ts';
 import { testGpu } from '../helpers/gpu.ts';
 import { testInput } from '../helpers/test-weights.ts';
@@ -193,17 +195,7 @@ describe("the training step's kernel variants", async () => {
   });
 
   it("a GPU's choice computes the step a software adapter's does (run on lavapipe, strided input gradient included)", async () => {
-    const prng = new Prng(5);
-    const tensors = new Map(
-      [...step.parameters, ...step.running].map((entry) => {
-        const count = entry.shape.reduce((n, d) => n * d, 1);
-        const low = entry.name.endsWith('running_var') ? 0.5 : -0.5;
-        return [
-          entry.name,
-          { shape: entry.shape, data: Float32Array.from({ length: count }, () => low + prng.next()) },
-        ];
-      }),
-    );
+    const tensors = randomState(step, 5);
     const batch = testTrainBatch(2, step.inputShapes.target[0]!, [16, 16], [8, 8], 6);
     const run = async (program: typeof step) => {
       const runner = await TrainStepRunner.create(await testGpu(), program, auto.kernels, testAdam);
@@ -227,6 +219,26 @@ describe("the training step's kernel variants", async () => {
     expect(
       relativeError(hardware.state.get('conv1.weight')!.data, software.state.get('conv1.weight')!.data),
     ).toBeLessThanOrEqual(1e-6);
+  });
+
+  it("the tuning file's training part decides the step's kernels; a file without one leaves the defaults", () => {
+    const strided = choices.find((d) => d.onlyForGradInput)!.choice!.key;
+    const file: TuningFile = {
+      ...tuning({}),
+      training: { batch: 2, kernels: { [strided]: { variant: 'gemm', ms: {} } } },
+    };
+    const tuned = chooseTrainingKernels(step, { adapter, isSoftware: true, tuning: file });
+    expect(tuned.source).toBe('tuning');
+    expect(tuned.tuned).toBe(1);
+    expect(tuned.variantCounts).toEqual({ direct: 5, gemm: 1 });
+    // The GEMM's stride classes come with it.
+    expect(tuned.program.dispatches).toHaveLength(step.dispatches.length + 3);
+    const forwardOnly = chooseTrainingKernels(step, { adapter, isSoftware: true, tuning: tuning({}) });
+    expect(forwardOnly.source).toBe('software defaults');
+    expect(forwardOnly.ignoredTuning).toBeUndefined();
+    const elsewhere = chooseTrainingKernels(step, { adapter: 'a GPU', isSoftware: false, tuning: file });
+    expect(elsewhere.variantCounts).toEqual({ gemm: 6 });
+    expect(elsewhere.ignoredTuning).toMatch(/measured on mesa software llvmpipe: test, not on this adapter/);
   });
 
   it('--target gpu and --target software compile one strategy, with no choice', async () => {
@@ -263,7 +275,9 @@ describe('hrnet tune', async () => {
 
     const tuned = runCli('hrnet', ['tune', compiled, '--batch', '2', '--repetitions', '3']);
     expect(tuned.status, tuned.stderr).toBe(0);
-    expect(tuned.stderr).toMatch(/timed 2 convolutions at batch 2 on .* \(timestamp queries\); chose /);
+    expect(tuned.stderr).toMatch(
+      /timed 2 convolutions \(chose [^)]+\) at batch 2 on .* \(timestamp queries\); wrote /,
+    );
     const file = JSON.parse(readFileSync(join(compiled, 'tuning.json'), 'utf8')) as TuningFile;
     expect(file.batch).toBe(2);
     expect(Object.keys(file.kernels).sort()).toEqual([...new Set(keys(compiled))].sort());
@@ -303,6 +317,48 @@ describe('hrnet tune', async () => {
   });
 });
 
+describe('hrnet tune --training', async () => {
+  const compiled = compile('auto');
+  const step = await loadTrainStep(compiled);
+  const stepKeys = [...new Set(step.dispatches.flatMap((d) => (d.choice ? [d.choice.key] : [])))];
+
+  it("also times the step's launches, and the step's runner then runs the winners (same results)", async () => {
+    const tuned = runCli('hrnet', ['tune', compiled, '--training', '--batch', '2', '--repetitions', '1']);
+    expect(tuned.status, tuned.stderr).toBe(0);
+    expect(tuned.stderr).toMatch(/ and 6 training-step convolution launches \(chose [^)]+\) at batch 2 /);
+    const file = JSON.parse(readFileSync(join(compiled, 'tuning.json'), 'utf8')) as TuningFile;
+    expect(file.training!.batch).toBe(2);
+    expect(Object.keys(file.training!.kernels).sort()).toEqual([...stepKeys].sort());
+    expect(Object.keys(file.kernels)).toHaveLength(2);
+    const loaded = await loadCompiledProgram(compiled);
+    expect(loaded.tuning).toEqual(file);
+
+    const tensors = randomState(step, 7);
+    const batch = testTrainBatch(2, step.inputShapes.target[0]!, [16, 16], [8, 8], 6);
+    const gpu = await testGpu();
+    const run = async (tuning?: TuningFile) => {
+      const runner = await TrainStepRunner.create(gpu, step, loaded.kernels, testAdam, tuning);
+      runner.setState(tensors);
+      const result = await runner.step({ count: 2, ...batch }, 0.01, { heatmaps: true, gradients: true });
+      runner.destroy();
+      return { result, choice: runner.kernelChoice };
+    };
+    const defaults = await run();
+    expect(defaults.choice.source).toBe('software defaults');
+    // Whatever won, run every launch the other way too: a file naming the GEMM throughout.
+    const gemm = Object.fromEntries(stepKeys.map((key) => [key, { variant: 'gemm', ms: {} }]));
+    for (const kernels of [file.training!.kernels, gemm]) {
+      const tunedRun = await run({ ...file, training: { batch: 2, kernels } });
+      expect(tunedRun.choice.source).toBe('tuning');
+      expect(tunedRun.choice.tuned).toBe(6);
+      const { loss, heatmaps, gradients } = tunedRun.result;
+      expect(relativeError([loss], [defaults.result.loss])).toBeLessThanOrEqual(1e-6);
+      expect(relativeError(heatmaps!, defaults.result.heatmaps!)).toBeLessThanOrEqual(1e-5);
+      expect(relativeError(gradients!, defaults.result.gradients!)).toBeLessThanOrEqual(1e-5);
+    }
+  });
+});
+
 describe('the tuner checks each candidate before timing it', () => {
   it('a variant whose output differs from the reference is rejected, never chosen', async () => {
     const program = await loadCompiledProgram(compile('auto'));
@@ -325,6 +381,61 @@ describe('the tuner checks each candidate before timing it', () => {
     expect(result.file.kernels[broken.key]!.variant).not.toBe('direct-p16k16');
   });
 });
+
+describe("the tuner checks each of the training step's candidates before timing it", async () => {
+  const folder = compile('auto');
+  const step = await loadTrainStep(folder);
+  const program = await loadCompiledProgram(folder);
+  const choiceKeys = [...new Set(step.dispatches.flatMap((d) => (d.choice ? [d.choice.key] : [])))];
+
+  it('every launch of both strategies agrees with the GEMM (a split reduction by the sum of its slices)', async () => {
+    const result = await tuneTrainingKernels(await testGpu(), step, program.kernels, {
+      batch: 2,
+      repetitions: 1,
+    });
+    expect(result.rejected).toEqual([]);
+    expect(Object.keys(result.kernels).sort()).toEqual([...choiceKeys].sort());
+    for (const kernel of Object.values(result.kernels)) {
+      expect(Object.keys(kernel.ms)).toEqual(['gemm', 'direct']);
+      expect(Object.values(kernel.ms).every((ms) => ms > 0)).toBe(true);
+      expect(kernel.ms[kernel.variant]).toBe(Math.min(...Object.values(kernel.ms)));
+    }
+  });
+
+  it('a weight gradient with one tap wrong is rejected, never chosen', async () => {
+    const gpu = await testGpu();
+    const wgrad = step.dispatches.find(
+      (d) => d.module === 'conv1' && d.choice?.variants[1]?.workgroups.kind === 'split-tiles',
+    )!.choice!;
+    const direct = wgrad.variants[1]!;
+    const victim = deviceKernel(direct, gpu.device.features);
+    const kernels = new Map(program.kernels);
+    const wrong = kernels.get(victim)!.replace('+ 4u] = a0_4;', '+ 4u] = 2.0 * a0_4;');
+    expect(wrong).not.toBe(kernels.get(victim));
+    kernels.set(victim, wrong);
+    const result = await tuneTrainingKernels(gpu, step, kernels, { batch: 2, repetitions: 1 });
+    expect(result.rejected).toHaveLength(1);
+    expect(result.rejected[0]).toMatch(
+      new RegExp(`^${wgrad.key} direct: relative error \\S+ at @binding\\(1\\)$`),
+    );
+    expect(result.kernels[wgrad.key]).toEqual({ variant: 'gemm', ms: { gemm: expect.any(Number) } });
+  });
+});
+
+/** Parameters in [-0.5, 0.5) and running variances in [0.5, 1.5), by official name. */
+function randomState(step: TrainStepProgram, seed: number): TensorMap {
+  const prng = new Prng(seed);
+  return new Map(
+    [...step.parameters, ...step.running].map((entry) => {
+      const count = entry.shape.reduce((n, d) => n * d, 1);
+      const low = entry.name.endsWith('running_var') ? 0.5 : -0.5;
+      return [
+        entry.name,
+        { shape: entry.shape, data: Float32Array.from({ length: count }, () => low + prng.next()) },
+      ];
+    }),
+  );
+}
 
 function keys(compiled: string): string[] {
   const text = readFileSync(join(compiled, 'forward.ts'), 'utf8');
