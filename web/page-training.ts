@@ -7,6 +7,7 @@ import { trainingAccuracy } from '../runtime/eval/training-accuracy.ts';
 import { datasetSettings, type RuntimeConfig } from '../runtime/experiment-settings.ts';
 import type { GpuContext } from '../runtime/gpu/adapter.ts';
 import type { RgbImage } from '../runtime/image/rgb-image.ts';
+import type { TuningFile } from '../runtime/kernel-choice.ts';
 import type { TrainStepProgram } from '../runtime/program.ts';
 import { learningRate } from '../runtime/train/learning-rate.ts';
 import { TrainStepRunner } from '../runtime/train/train-step-runner.ts';
@@ -67,21 +68,26 @@ export class PageTrainer {
     private readonly config: TrainingConfig,
   ) {}
 
-  /** Compiles the training kernels and loads `weights` (parameters and running statistics). */
+  /**
+   * Compiles the training kernels (those the tuning file's training part names for this adapter,
+   * else its class's defaults) and loads `weights` (parameters and running statistics).
+   */
   static async create(
     gpu: GpuContext,
     trainStep: TrainStepProgram,
     kernels: ReadonlyMap<string, string>,
     config: RuntimeConfig,
     weights: TensorMap,
+    tuning?: TuningFile,
   ): Promise<PageTrainer> {
     const training = config as TrainingConfig;
-    const runner = await TrainStepRunner.create(gpu, trainStep, kernels, {
+    const optimizer = {
       kind: training.TRAIN.OPTIMIZER,
       momentum: training.TRAIN.MOMENTUM,
       weightDecay: training.TRAIN.WD,
       nesterov: training.TRAIN.NESTEROV,
-    });
+    };
+    const runner = await TrainStepRunner.create(gpu, trainStep, kernels, optimizer, tuning);
     runner.setState(weights);
     return new PageTrainer(runner, training);
   }

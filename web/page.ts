@@ -266,7 +266,8 @@ async function train(prepared: Prepared, training: Training): Promise<void> {
   if (batchSize > figures) throw new Error(`batch size ${batchSize} is more than the ${figures} figures`);
   training.trainer ??= await stage(
     `prepare the training pipelines (${prepared.trainStep!.dispatches.length} dispatches)`,
-    () => PageTrainer.create(gpu, prepared.trainStep!, program.kernels, config, prepared.weights),
+    () =>
+      PageTrainer.create(gpu, prepared.trainStep!, program.kernels, config, prepared.weights, program.tuning),
   );
   const trainer = training.trainer;
   trainer.checkBatch(batchSize);
