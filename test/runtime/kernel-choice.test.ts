@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 import { Prng } from '../../common/prng.ts';
 import { relativeError } from '../../common/relative-error.ts';
 import { deviceKernel, kernelsForDevice, subgroupsPay } from '../../runtime/device-kernels.ts';
-import { chooseKernels, chooseTrainingKernels, type TuningFile } from '../../runtime/kernel-choice.ts';
+import {
+  chooseKernels,
+  chooseTrainingKernels,
+  type TuningFile,
+  tuningFileProblem,
+} from '../../runtime/kernel-choice.ts';
 import type { TrainStepProgram } from '../../runtime/program.ts';
 import { loadCompiledProgram, loadTrainStep } from '../../runtime/program-loader.ts';
 import { TrainStepRunner } from '../../runtime/train/train-step-runner.ts';
@@ -239,6 +244,11 @@ describe("the training step's kernel variants", async () => {
     const elsewhere = chooseTrainingKernels(step, { adapter: 'a GPU', isSoftware: false, tuning: file });
     expect(elsewhere.variantCounts).toEqual({ gemm: 6 });
     expect(elsewhere.ignoredTuning).toMatch(/measured on mesa software llvmpipe: test, not on this adapter/);
+    expect(tuningFileProblem(file)).toBeUndefined();
+    expect(tuningFileProblem({ ...file, training: { batch: 2 } })).toBe('has no training kernels');
+    expect(tuningFileProblem({ ...file, training: { batch: 2, kernels: { [strided]: {} } } })).toBe(
+      `names no training variant for ${strided}`,
+    );
   });
 
   it('--target gpu and --target software compile one strategy, with no choice', async () => {
