@@ -8,7 +8,8 @@
  * (tuning files, several merged, choose the forward's kernels and, with a training part, the step's)
  * Then the training step (forward in training mode, loss, backward, Adam), which ONNX Runtime's
  * WebGPU provider does not do: tiny at batch 16 and W32 256x192 at batch 1 and 4, with images/s, the
- * step's time per image relative to the forward's best per image, and the planned peak GPU memory.
+ * step's time per image relative to the forward's best per image, its dispatches and host time, and
+ * the planned peak GPU memory.
  * --quick runs the tiny model only; --json also writes the forward rows as JSON.
  */
 
@@ -102,7 +103,16 @@ const trainCases = quick
       { experiment: 'coco/w32_256x192', batch: 4 },
     ];
 const trainTable: string[][] = [
-  ['experiment', 'batch', 'ms/step', 'img/s', 'step ÷ forward (per image)', 'planned peak (MiB)'],
+  [
+    'experiment',
+    'batch',
+    'ms/step',
+    'img/s',
+    'step ÷ forward (per image)',
+    'dispatches',
+    'host ms',
+    'planned peak (MiB)',
+  ],
 ];
 for (const { experiment, batch } of trainCases) {
   const [t] = await timeTrainSteps(gpu, `experiments/${experiment}.yaml`, [batch], undefined, tuning);
@@ -120,6 +130,8 @@ for (const { experiment, batch } of trainCases) {
     t!.msSleep.toFixed(0),
     ((batch * 1000) / t!.msSleep).toFixed(2),
     forward ? (t!.msSleep / batch / forward.ms_per_image).toFixed(2) : '-',
+    String(t!.dispatches),
+    t!.hostMs.toFixed(1),
     (t!.peakBytes / 2 ** 20).toFixed(1),
   ]);
 }

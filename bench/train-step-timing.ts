@@ -1,3 +1,4 @@
+import { median } from '../common/median.ts';
 import { toTrainStepProgram } from '../compiler/codegen/train-program.ts';
 import { loadExperiment } from '../compiler/config/load-experiment.ts';
 import { graphParameters } from '../compiler/ir/parameters.ts';
@@ -16,6 +17,10 @@ export interface TrainStepTiming {
   /** Median of 3 steps, waiting for results by awaiting mapAsync at once, or sleeping between checks. */
   readonly msMap: number;
   readonly msSleep: number;
+  /** Host milliseconds per step (median, sleep wait) spent uploading, recording and submitting. */
+  readonly hostMs: number;
+  /** Dispatches per step, the optimizer's included. */
+  readonly dispatches: number;
   /** Which convolution kernels the step ran, and why (describeKernelChoice). */
   readonly kernels: string;
   /** Multiply-accumulates of one forward per image (a step is about 3 forwards). */
@@ -75,8 +80,15 @@ export async function timeTrainSteps(
     };
     await runner.step(data, 0.001); // warm-up: compilation and allocation
     // Settled, as bench:forward times the forward (see timeSettled).
-    const settled = (wait: WaitMode) => timeSettled(() => runner.step(data, 0.001, {}, wait));
+    const hostTimes: number[] = [];
+    const settled = (wait: WaitMode) =>
+      timeSettled(
+        () => runner.step(data, 0.001, {}, wait),
+        3,
+        () => hostTimes.push(runner.lastHostMs),
+      );
     const msMap = await settled('map');
+    hostTimes.length = 0;
     const msSleep = await settled('sleep');
     if (profile)
       profile(
@@ -89,6 +101,8 @@ export async function timeTrainSteps(
       batch,
       msMap,
       msSleep,
+      hostMs: median(hostTimes),
+      dispatches: runner.lastDispatches,
       kernels: describeKernelChoice(runner.kernelChoice),
       macsPerImage: macs,
       peakBytes:

@@ -2,7 +2,8 @@
  * bench/train: time per training step (forward in training mode, loss, backward, Adam) and images/s
  * for the tiny model and W32 256x192 at a few batch sizes on the available adapter, with the planned
  * peak GPU memory, waiting both ways (mapAsync at once, or sleeping between checks; img/s and GFLOP/s are for
- * sleeping, the runtime's default). Run:
+ * sleeping, the runtime's default), and the dispatches per step with the host time spent uploading,
+ * recording and submitting them. Run:
  *   npm run bench:train [-- --quick] [-- --profile] [-- --experiment FILE [--batch B]] [-- --tuning FILE]
  * --profile also prints GPU time per kernel kind (timestamp queries, one pass per dispatch);
  * --experiment times one experiment at one batch size (default 1); --tuning (`hrnet tune --training`
@@ -37,6 +38,8 @@ const rows: string[][] = [
     'ms/step (map)',
     'ms/step (sleep)',
     'sleep/map',
+    'dispatches',
+    'host ms',
     'img/s',
     'GFLOP/s (≈3× forward)',
     'peak memory (MiB)',
@@ -60,6 +63,8 @@ for (const { experiment, batches } of cases) {
       t.msMap.toFixed(0),
       t.msSleep.toFixed(0),
       (t.msSleep / t.msMap).toFixed(2),
+      String(t.dispatches),
+      t.hostMs.toFixed(1),
       ((t.batch * 1000) / t.msSleep).toFixed(2),
       ((3 * 2 * t.macsPerImage * t.batch) / 1e9 / (t.msSleep / 1000)).toFixed(2),
       mib(t.peakBytes),

@@ -64,6 +64,10 @@ export class TrainStepRunner {
   };
   /** Optimizer steps taken so far (Adam's bias correction counts them). */
   steps = 0;
+  /** Host milliseconds the last step spent uploading its batch, recording and submitting (for benchmarks). */
+  lastHostMs = 0;
+  /** Dispatches the last step recorded, the optimizer's included. */
+  lastDispatches = 0;
 
   private constructor(
     private readonly gpu: GpuContext,
@@ -306,6 +310,7 @@ export class TrainStepRunner {
     wait: WaitMode = 'sleep',
   ): Promise<StepResult> {
     const { device } = this.gpu;
+    const hostStarted = performance.now();
     const count = batch.count;
     this.checkBatch(count);
     const arena = this.executor.arenaFor(count);
@@ -327,12 +332,8 @@ export class TrainStepRunner {
     this.steps++;
     device.queue.writeBuffer(this.buffers.hyper, 0, this.hyperparameters(lr));
     const encoder = device.createCommandEncoder();
-    this.executor.recordAll(
-      encoder,
-      this.program.dispatches,
-      count,
-      (dispatch) => !dispatch.onlyForGradInput || read.gradInput === true,
-    );
+    const recorded = (dispatch: Dispatch) => !dispatch.onlyForGradInput || read.gradInput === true;
+    this.executor.recordAll(encoder, this.program.dispatches, count, recorded);
     // Read-backs are copied before the optimizer changes anything.
     const lossTensor = this.program.fixedTensors.find((t) => t.id === this.program.outputs.loss)!;
     const regions: ReadRegion[] = [
@@ -360,6 +361,8 @@ export class TrainStepRunner {
     const staged = this.executor.stage(encoder, regions);
     this.executor.recordAll(encoder, this.optimizerDispatches, count);
     device.queue.submit([encoder.finish()]);
+    this.lastHostMs = performance.now() - hostStarted;
+    this.lastDispatches = this.program.dispatches.filter(recorded).length + this.optimizerDispatches.length;
     const result = await staged.read(wait, `a training step of ${count} images`);
     return {
       loss: result.get('loss')![0]!,

@@ -351,10 +351,18 @@ describe('hrnet tune --training', async () => {
       runner.setState(tensors);
       const result = await runner.step({ count: 2, ...batch }, 0.01, { heatmaps: true, gradients: true });
       runner.destroy();
-      return { result, choice: runner.kernelChoice };
+      return {
+        result,
+        choice: runner.kernelChoice,
+        dispatches: runner.lastDispatches,
+        hostMs: runner.lastHostMs,
+      };
     };
     const defaults = await run();
     expect(defaults.choice.source).toBe('software defaults');
+    // What the benchmarks print per step: the launches recorded (not the input's gradient), and Adam.
+    expect(defaults.dispatches).toBe(step.dispatches.filter((d) => !d.onlyForGradInput).length + 1);
+    expect(defaults.hostMs).toBeGreaterThan(0);
     // Whatever won, run every launch the other way too: a file naming the GEMM throughout.
     const gemm = Object.fromEntries(stepKeys.map((key) => [key, { variant: 'gemm', ms: {} }]));
     for (const kernels of [file.training!.kernels, gemm]) {
