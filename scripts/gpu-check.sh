@@ -34,12 +34,15 @@ set -o pipefail
 npx vitest run test/runtime/forward-parity.test.ts test/runtime/kernel-choice.test.ts \
   test/train/train-step-parity.test.ts test/codegen 2>&1 | tee "$out/parity.log"
 npm run bench:peers -- --json "$out/peers.json" 2>&1 | tee "$out/peers.log"
-# The same with every convolution's variant measured on this GPU.
+# The same with every convolution's variant measured on this GPU, and (COCO, whose step bench/peers
+# times) every training-step launch's; the tuner checks each against the GEMM on this driver first.
 tuned=()
 for exp in mpii/w32_256x256 coco/w32_256x192; do
-  npx hrnetc "experiments/$exp.yaml" -o "$out/generated" --emit forward,kernels,manifest
+  npx hrnetc "experiments/$exp.yaml" -o "$out/generated" --emit forward,backward,kernels,manifest
   name=$(basename "$exp")
-  npx hrnet tune "$out/generated/$name" --batch 8 2>&1 | tee -a "$out/tune.log"
+  training=()
+  [ "$exp" = coco/w32_256x192 ] && training=(--training)
+  npx hrnet tune "$out/generated/$name" --batch 8 "${training[@]}" 2>&1 | tee -a "$out/tune.log"
   tuned+=(--tuning "$out/generated/$name/tuning.json")
 done
 npm run bench:peers -- --json "$out/peers-tuned.json" "${tuned[@]}" 2>&1 | tee "$out/peers-tuned.log"
