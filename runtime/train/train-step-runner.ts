@@ -8,6 +8,7 @@ import { type ChosenTrainingKernels, chooseTrainingKernels, type TuningFile } fr
 import type { Binding, Dispatch, FlatEntry, TrainStepProgram } from '../program.ts';
 import type { NamedTensor, TensorMap } from '../weights/safetensors.ts';
 import { checkTrainingBatchFits } from './batch-fit.ts';
+import { stepBindingRegion } from './step-bindings.ts';
 
 export type OptimizerKind = 'adam' | 'sgd';
 
@@ -235,32 +236,20 @@ export class TrainStepRunner {
   }
 
   private resource(binding: Binding, count: number, arena: GPUBuffer): GPUBufferBinding {
+    const region = stepBindingRegion(this.program, binding, count);
     const b = this.buffers;
-    switch (binding.kind) {
-      case 'activation': {
-        const t = this.program.tensors.find((x) => x.id === binding.tensor)!;
-        return { buffer: arena, offset: t.offset * count, size: t.bytes * count };
-      }
-      case 'fixed': {
-        const t = this.program.fixedTensors.find((x) => x.id === binding.tensor)!;
-        return { buffer: b.fixed, offset: t.offset, size: t.bytes };
-      }
-      case 'parameter':
-      case 'gradient': {
-        const buffer = binding.kind === 'parameter' ? b.params : b.grads;
-        if (binding.entry < 0) return { buffer };
-        const e = this.program.parameters[binding.entry]!;
-        return { buffer, offset: e.offset, size: e.bytes };
-      }
-      case 'running': {
-        const e = this.program.running[binding.entry]!;
-        return { buffer: b.running, offset: e.offset, size: e.bytes };
-      }
-      case 'optimizer':
-        return { buffer: b[binding.slot] };
-      case 'weight':
-        throw new Error('a training program binds no packed weights');
-    }
+    const buffer = {
+      arena,
+      fixed: b.fixed,
+      parameters: b.params,
+      gradients: b.grads,
+      running: b.running,
+      expAvg: b.expAvg,
+      expAvgSq: b.expAvgSq,
+      momentumBuffer: b.momentumBuffer,
+      hyper: b.hyper,
+    }[region.buffer];
+    return region.bytes === undefined ? { buffer } : { buffer, offset: region.offset, size: region.bytes };
   }
 
   private hyperparameters(lr: number): Float32Array<ArrayBuffer> {

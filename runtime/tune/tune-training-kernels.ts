@@ -6,6 +6,7 @@ import { createPipelines } from '../gpu/pipelines.ts';
 import { readMapped } from '../gpu/result-wait.ts';
 import type { TunedKernel } from '../kernel-choice.ts';
 import type { Binding, Dispatch, DispatchVariant, TrainStepProgram, VariantLaunch } from '../program.ts';
+import { stepBindingRegion } from '../train/step-bindings.ts';
 import { workgroupCounts } from '../workgroups.ts';
 import { fastestCandidate, timeCandidate } from './candidate-timing.ts';
 import { variantTolerance } from './tune-kernels.ts';
@@ -96,7 +97,8 @@ export async function tuneTrainingKernels(
       const ms: Record<string, number> = {};
       for (const variant of variants) {
         const encode = run(variant);
-        const results = await bound.results(encode, `kernel ${variant.kernel}`);
+        const results =
+          variant === reference ? expected : await bound.results(encode, `kernel ${variant.kernel}`);
         const errors = results.map((values, i) =>
           relativeError(comparable(values, i), comparable(expected[i]!, i)),
         );
@@ -154,19 +156,11 @@ function sumSlices(values: Float32Array, { count, length }: { count: number; len
 
 /** Bytes a binding covers for a batch, as the training-step runner binds it. */
 function bindingBytes(step: TrainStepProgram, binding: Binding, batch: number): number {
-  switch (binding.kind) {
-    case 'activation':
-      return step.tensors.find((t) => t.id === binding.tensor)!.bytes * batch;
-    case 'fixed':
-      return step.fixedTensors.find((t) => t.id === binding.tensor)!.bytes;
-    case 'parameter':
-    case 'gradient':
-      return binding.entry < 0 ? step.parameterBytes : step.parameters[binding.entry]!.bytes;
-    case 'running':
-      return binding.entry < 0 ? step.runningBytes : step.running[binding.entry]!.bytes;
-    default:
-      throw new Error(`a convolution launch cannot bind ${binding.kind} buffers`);
-  }
+  const region = stepBindingRegion(step, binding, batch);
+  if (region.bytes !== undefined) return region.bytes;
+  if (region.buffer === 'parameters' || region.buffer === 'gradients') return step.parameterBytes;
+  if (region.buffer === 'running') return step.runningBytes;
+  throw new Error(`a convolution launch cannot bind the ${region.buffer} buffer`);
 }
 
 function randomValues(count: number, seed: number): Float32Array {
