@@ -426,7 +426,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(batchStatsKernel(c, h * w, momentum), 'batch statistics', 'bn_stats'),
           [bind(node.id), bind(i0!), ...running.map(bind)],
-          channelReductionWorkgroups(c),
+          channelReductionWorkgroups(c, h * w),
           [i0!],
           partner ? [node.id, partner.id] : node.id,
         );
@@ -520,7 +520,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           node,
           addKernel(wgsl, partner ? 'bn_grad_gamma and channel_sum' : node.op, node.op),
           [bind(node.id), ...(partner ? [bind(partner.id)] : []), ...node.inputs.map(bind)],
-          channelReductionWorkgroups(c),
+          channelReductionWorkgroups(c, h * w),
           node.inputs.slice(),
           partner ? [node.id, partner.id] : node.id,
         );

@@ -50,6 +50,10 @@ const shapes: [number, number, number, number][] = [
   [1, 17, 4, 6],
   [1, 130, 2, 3],
   [2, 8, 32, 40],
+  // Several rounds of channels per workgroup, the last block partly past the channels: vec4 planes
+  // (5 rounds of one channel), then planes of values (2 rounds of 2 channels).
+  [2, 37, 32, 32],
+  [1, 19, 9, 9],
   [1, 3, 45, 45],
 ];
 
@@ -62,7 +66,7 @@ describe('training channel kernels equal the float64 interpreter', () => {
     const gamma = randomTensor([c]);
     const beta = randomTensor([c]);
     const stats = rounded(evaluateOp(node('bn_stats', [2, c]), [x], batch));
-    const perChannel = workgroupCounts(channelReductionWorkgroups(c), batch);
+    const perChannel = workgroupCounts(channelReductionWorkgroups(c, plane), batch);
     const perPlane = workgroupCounts(channelPlaneWorkgroups(c, plane), batch);
     const label = `${batch}x${c}x${h}x${w}`;
 

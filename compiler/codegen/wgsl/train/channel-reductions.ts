@@ -21,84 +21,151 @@ const C: u32 = ${u32(channels)};
 const PLANE: u32 = ${u32(plane)};`;
 }
 
-/** Lanes of a channel-reduction workgroup: reductionChannels channels × segments of the plane. */
+/** Lanes of a channel-reduction workgroup. */
 const reductionLanes = 64;
 
+/** Workgroups a channel reduction aims for: a few per core of a 2-core CPU adapter. */
+const targetWorkgroups = 8;
+
+/** Rounds at most, so that two sums' lane values fit in 16 KiB of workgroup memory. */
+const maxRounds = 16;
+
 /**
- * Channels per channel-reduction workgroup: 8 to 32, a quarter of the channels, so there are at least
- * 4 workgroups (2 per core of a 2-core CPU adapter) wherever a layer has 32 channels or more.
+ * Elements (vec4s or values) of an image's plane per lane at least: with one each, HRNet's small
+ * planes spent their time on the per-round work, not the loads.
  */
-export function reductionChannels(channels: number): number {
-  return Math.min(32, Math.max(8, 2 ** Math.floor(Math.log2(Math.max(1, channels / 4)))));
+const laneElements = 4;
+
+/**
+ * How a channel reduction's workgroup divides its work: `lanes` adjacent lanes share a channel
+ * (a power of two, about laneElements elements of an image's plane each, in vec4s where the plane
+ * comes in fours; at most the workgroup), so
+ * `parallel` channels run side by side, and the workgroup takes `rounds` such sets of channels, one
+ * after the other: `block` channels in all.
+ */
+export function channelReductionLayout(
+  channels: number,
+  plane: number,
+): { lanes: number; parallel: number; rounds: number; block: number } {
+  const elements = plane / vectorWidth(plane);
+  const lanes = Math.min(reductionLanes, 2 ** Math.ceil(Math.log2(Math.max(1, elements / laneElements))));
+  const parallel = reductionLanes / lanes;
+  const rounds = Math.min(maxRounds, Math.max(1, Math.ceil(channels / parallel / targetWorkgroups)));
+  return { lanes, parallel, rounds, block: parallel * rounds };
 }
 
 /** Workgroups of a channel-reduction kernel (bn_stats, channel_sum, bn_grad_gamma). */
-export function channelReductionWorkgroups(channels: number): WorkgroupCounts {
-  return { kind: 'fixed', x: Math.ceil(channels / reductionChannels(channels)) };
+export function channelReductionWorkgroups(channels: number, plane: number): WorkgroupCounts {
+  return { kind: 'fixed', x: Math.ceil(channels / channelReductionLayout(channels, plane).block) };
 }
 
 /**
- * A workgroup takes G adjacent channels and cuts each image's plane into 64 / G contiguous
- * segments: lane (segment s, channel g) sums its segment of every image in order, then the segment
- * sums are added in segment order by one lane per channel. One barrier per sum, no tree: on a CPU
- * adapter a barrier switches every SIMD group of the workgroup, and a 64-lane tree takes eight of
- * them (it also needs a power-of-two lane count). The order is fixed by the layout, so results are
- * bit-identical every run. Per-channel values are read before any loop.
+ * The header of a kernel over channel blocks (channelReductionLayout): bindings, with those named in
+ * `perValue` read as vec4s where the plane comes in fours, and the constants C, PLANE (in elements),
+ * G, S, ROUNDS, BLOCK and ZERO (0 of the element type).
+ */
+export function channelBlockHeader(
+  generatorFile: string,
+  description: string,
+  bindings: readonly KernelBinding[],
+  perValue: readonly string[],
+  channels: number,
+  plane: number,
+): string {
+  const width = vectorWidth(plane);
+  const element = vectorElement(plane);
+  const typed = bindings.map((b): KernelBinding => (perValue.includes(b.name) ? { ...b, element } : b));
+  const { lanes, parallel, rounds, block } = channelReductionLayout(channels, plane);
+  return `${channelKernelHeader(generatorFile, description, typed, channels, plane / width)}
+const G: u32 = ${u32(parallel)};
+const S: u32 = ${u32(lanes)};
+const ROUNDS: u32 = ${u32(rounds)};
+const BLOCK: u32 = ${u32(block)};
+const ZERO: ${element} = ${element}(0.0);`;
+}
+
+/**
+ * A workgroup takes BLOCK adjacent channels, G at a time (a round), S = 64 / G lanes each: lane s
+ * of a channel sums elements s, s + S, … of every image's plane in order, as vec4s where the plane
+ * comes in fours, so that adjacent lanes read adjacent memory. (lavapipe gathers a SIMD group's
+ * loads: here one or two cache lines, where lanes in eight channels' planes touched eight. In W32's
+ * training step at batch 4, `npm run bench:train -- --experiment experiments/coco/w32_256x192.yaml
+ * --batch 4 --profile`, bn_grad_gamma took 128 ms instead of 183, bn_stats 99 instead of 120.)
+ * Each lane keeps its sum, (x + y) + (z + w) of a vec4, in workgroup
+ * memory; after one barrier, lane j adds channel j's S sums in lane order. No tree: on a CPU adapter
+ * a barrier switches every SIMD group of the workgroup, and a 64-lane tree takes eight of them.
+ * Rounds keep the workgroups few: lavapipe spent several microseconds on each of the 128 that one
+ * channel each gave a 128-channel layer. The order is fixed by the layout, so results are
+ * bit-identical every run. `sums` names the sums the body keeps (`keep`) and then adds (`addUp`);
+ * ZERO is 0 of the element type (f32 or vec4<f32>) that the bindings named in `perValue` are read as.
  */
 function channelKernel(
   description: string,
   bindings: KernelBinding[],
+  perValue: readonly string[],
   channels: number,
   plane: number,
+  sums: readonly string[],
   body: string,
 ): string {
-  const group = reductionChannels(channels);
-  const segments = reductionLanes / group;
-  return `${channelKernelHeader(generator, description, bindings, channels, plane)}
-const G: u32 = ${u32(group)};
-const SEGMENTS: u32 = ${u32(segments)};
-const SEGMENT: u32 = ${u32(Math.ceil(plane / segments))};
+  const { rounds, block } = channelReductionLayout(channels, plane);
+  const width = vectorWidth(plane);
+  return `${channelBlockHeader(generator, description, bindings, perValue, channels, plane)}
 
-var<workgroup> partial: array<f32, ${reductionLanes}>;
-var<workgroup> totals: array<f32, ${group}>;
+${sums.map((name) => `var<workgroup> ${name}Lanes: array<f32, ${reductionLanes * rounds}>;`).join('\n')}
+var<workgroup> means: array<f32, ${block}>;
 
-/** The sum over segments of each lane's value, for the lane's channel (every lane gets it). */
-fn channelSum(lid: u32, value: f32) -> f32 {
-  partial[lid] = value;
-  workgroupBarrier();
-  if (lid < G) {
-    var total = 0.0;
-    for (var s = 0u; s < SEGMENTS; s = s + 1u) {
-      total = total + partial[s * G + lid];
-    }
-    totals[lid] = total;
-  }
-  workgroupBarrier();
-  let total = totals[lid % G];
-  workgroupBarrier();
-  return total;
+/** One lane's sum as a scalar. */
+fn laneSum(value: ${vectorElement(plane)}) -> f32 {
+  return ${width === 4 ? '(value.x + value.y) + (value.z + value.w)' : 'value'};
 }
 
 @compute @workgroup_size(${reductionLanes})
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let channel = group.x * G + lid % G;
-  let writes = channel < C && lid < G;
-  let c = min(channel, C - 1u);
-  let first = (lid / G) * SEGMENT;
-  let last = min(first + SEGMENT, PLANE);
-  let count = params.batch * PLANE;
+  let lane = lid % S;
+  let count = params.batch * PLANE * ${u32(width)};
+  // Lane j < BLOCK adds up, and writes, the sums of the block's channel j.
+  let writes = lid < BLOCK && group.x * BLOCK + lid < C;
+  let own = min(group.x * BLOCK + lid, C - 1u);
 ${body}
 }
 `;
 }
 
-/** Runs \`statements\` with k = the index of each of this lane's values of channel c. */
-function forEachValue(statements: string): string {
-  return `  for (var n = 0u; n < params.batch; n = n + 1u) {
-    let base = (n * C + c) * PLANE;
-    for (var p = first; p < last; p = p + 1u) {
-      let k = base + p;
+/**
+ * Runs `statements` once per round with c = the lane's channel (j of the block, clamped to the last
+ * channel) and r the round, in a kernel with channelBlockHeader's constants.
+ */
+export function eachChannel(statements: string): string {
+  return `  for (var r = 0u; r < ROUNDS; r = r + 1u) {
+    let j = r * G + lid / S;
+    let c = min(group.x * BLOCK + j, C - 1u);
 ${statements}
+  }`;
+}
+
+/** Runs `statements` with k = the index of each of this lane's elements of channel c. */
+export function eachValue(statements: string): string {
+  return `    for (var n = 0u; n < params.batch; n = n + 1u) {
+      let base = (n * C + c) * PLANE;
+      for (var p = lane; p < PLANE; p = p + S) {
+        let k = base + p;
+${statements}
+      }
+    }`;
+}
+
+/** Keeps this lane's value of sum `name` for its round. */
+const keep = (name: string) => `    ${name}Lanes[r * ${u32(reductionLanes)} + lid] = laneSum(${name});`;
+
+/** After a barrier, `total<Name>` is channel `own`'s sum for lanes below BLOCK (0 for the others). */
+function addUp(names: readonly string[]): string {
+  const total = (name: string) => `total${name[0]!.toUpperCase()}${name.slice(1)}`;
+  return `  workgroupBarrier();
+${names.map((name) => `  var ${total(name)} = 0.0;`).join('\n')}
+  if (lid < BLOCK) {
+    for (var s = 0u; s < S; s = s + 1u) {
+${names.map((name) => `      ${total(name)} = ${total(name)} + ${name}Lanes[lid * S + s];`).join('\n')}
     }
   }`;
 }
@@ -114,44 +181,58 @@ export function batchStatsKernel(channels: number, plane: number, runningMomentu
   return channelKernel(
     `batch mean and variance of ${channels} channels x ${plane}${m === undefined ? '' : `, running statistics (momentum ${m})`}`,
     [rw('stats'), rw('x'), ...running],
+    ['x'],
     channels,
     plane,
-    `  var sum = 0.0;
-${forEachValue('      sum = sum + x[k];')}
-  let mean = channelSum(lid, sum) / f32(count);
-  var squares = 0.0;
-${forEachValue(`      let d = x[k] - mean;
-      squares = squares + d * d;`)}
-  let variance = channelSum(lid, squares) / f32(count);
+    ['sum', 'squares'],
+    `${eachChannel(`    var sum = ZERO;
+${eachValue('        sum = sum + x[k];')}
+${keep('sum')}`)}
+${addUp(['sum'])}
+  let mean = totalSum / f32(count);
+  if (lid < BLOCK) {
+    means[lid] = mean;
+  }
+  workgroupBarrier();
+${eachChannel(`    let mean = means[j];
+    var squares = ZERO;
+${eachValue(`        let d = x[k] - mean;
+        squares = squares + d * d;`)}
+${keep('squares')}`)}
+${addUp(['squares'])}
+  let variance = totalSquares / f32(count);
   if (writes) {
-    stats[c] = mean;
-    stats[C + c] = variance;${
+    stats[own] = mean;
+    stats[C + own] = variance;${
       m === undefined
         ? ''
         : `
     let n = f32(count);
-    runningMean[c] = ${1 - m} * runningMean[c] + ${m} * mean;
-    runningVar[c] = ${1 - m} * runningVar[c] + ${m} * variance * n / (n - 1.0);`
+    runningMean[own] = ${1 - m} * runningMean[own] + ${m} * mean;
+    runningVar[own] = ${1 - m} * runningVar[own] + ${m} * variance * n / (n - 1.0);`
     }
   }`,
   );
 }
 
 /** dy at k, or with a fused ReLU mask, dy where the ReLU's output is positive. */
-const gradientAt = (masked: boolean) => (masked ? 'select(0.0, dy[k], mask[k] > 0.0)' : 'dy[k]');
+const gradientAt = (masked: boolean) => (masked ? 'select(ZERO, dy[k], mask[k] > ZERO)' : 'dy[k]');
 
 /** channel_sum: Σ over N, H, W per channel (bias and BN β gradients), optionally ReLU-masked. */
 export function channelSumKernel(channels: number, plane: number, masked = false): string {
   return channelKernel(
     `channel sum of ${channels} channels x ${plane}${masked ? ', ReLU-masked' : ''}`,
     [rw('out'), rw('dy'), ...(masked ? [rw('mask')] : [])],
+    ['dy', 'mask'],
     channels,
     plane,
-    `  var sum = 0.0;
-${forEachValue(`      sum = sum + ${gradientAt(masked)};`)}
-  let total = channelSum(lid, sum);
+    ['sum'],
+    `${eachChannel(`    var sum = ZERO;
+${eachValue(`        sum = sum + ${gradientAt(masked)};`)}
+${keep('sum')}`)}
+${addUp(['sum'])}
   if (writes) {
-    out[c] = total;
+    out[own] = totalSum;
   }`,
   );
 }
@@ -178,21 +259,24 @@ export function batchNormGammaGradKernel(
       rw('stats'),
       ...(masked ? [rw('mask')] : []),
     ],
+    ['dy', 'x', 'mask'],
     channels,
     plane,
-    `  let mean = stats[c];
-  let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
-  var sum = 0.0;${withBeta ? '\n  var sumBeta = 0.0;' : ''}
-${forEachValue(
+    withBeta ? ['sum', 'sumBeta'] : ['sum'],
+    `${eachChannel(`    let mean = stats[c];
+    let invStd = 1.0 / sqrt(stats[C + c] + ${eps.toExponential()});
+    var sum = ZERO;${withBeta ? '\n    var sumBeta = ZERO;' : ''}
+${eachValue(
   withBeta
-    ? `      let g = ${gradientAt(masked)};
-      sum = sum + g * ((x[k] - mean) * invStd);
-      sumBeta = sumBeta + g;`
-    : `      sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`,
+    ? `        let g = ${gradientAt(masked)};
+        sum = sum + g * ((x[k] - mean) * invStd);
+        sumBeta = sumBeta + g;`
+    : `        sum = sum + ${gradientAt(masked)} * ((x[k] - mean) * invStd);`,
 )}
-  let total = channelSum(lid, sum);${withBeta ? '\n  let totalBeta = channelSum(lid, sumBeta);' : ''}
+${keep('sum')}${withBeta ? `\n${keep('sumBeta')}` : ''}`)}
+${addUp(withBeta ? ['sum', 'sumBeta'] : ['sum'])}
   if (writes) {
-    out[c] = total;${withBeta ? '\n    outBeta[c] = totalBeta;' : ''}
+    out[own] = totalSum;${withBeta ? '\n    outBeta[own] = totalSumBeta;' : ''}
   }`,
   );
 }

@@ -1,7 +1,12 @@
 import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
-import { channelKernelHeader } from './channel-reductions.ts';
-import { laneLoop, laneLoopGroupElements, vectorElement, vectorWidth } from './vec4-loop.ts';
+import {
+  channelBlockHeader,
+  channelReductionWorkgroups,
+  eachChannel,
+  eachValue,
+} from './channel-reductions.ts';
+import { vectorElement, vectorWidth } from './vec4-loop.ts';
 
 const generator = 'compiler/codegen/wgsl/train/pointwise-train.ts';
 const rw = (name: string): KernelBinding => ({ name, access: 'read_write', element: 'f32' });
@@ -34,12 +39,15 @@ ${body}
 }
 
 /**
- * A per-value kernel over N·C·H·W values whose formula uses per-channel values: a laneLoop over the
- * vec4s (values where a plane does not come in fours). Its work does not depend on how the values
- * divide into planes: with one workgroup per image and channel, HRNet's 48- and 192-value planes made
- * many small workgroups, which lavapipe ran several times slower. `perValue` names the bindings with
- * one value per element (vec4 bindings); the others hold per-channel values. `perChannel` computes
- * the channel's values from c, `body` computes out[i]; ZERO is 0 of the element type.
+ * A per-value kernel over N·C·H·W values whose formula uses per-channel values, laid out as the
+ * channel reductions are (channelReductionLayout): a workgroup takes a block of channels a round at
+ * a time, adjacent lanes adjacent vec4s (values where a plane does not come in fours) of a channel's
+ * plane, so the per-channel values are read and computed once per lane and round rather than per
+ * value. (Per value, each vec4 took four gathers, a square root and a division besides its own loads;
+ * with one workgroup per image and channel, HRNet's 48- and 192-value planes made many small
+ * workgroups, which lavapipe ran several times slower.) `perValue` names the bindings with one value
+ * per element; the others hold per-channel values. `perChannel` computes the channel's values from
+ * c, `body` computes out[k]; ZERO is 0 of the element type.
  */
 function channelPlanes(
   description: string,
@@ -50,29 +58,25 @@ function channelPlanes(
   perChannel: string,
   body: string,
 ): string {
-  const width = vectorWidth(plane);
-  const element = vectorElement(plane);
-  const typed = bindings.map((b): KernelBinding => (perValue.includes(b.name) ? { ...b, element } : b));
-  return `${channelKernelHeader(generator, description, typed, channels, plane / width)}
-const ZERO: ${element} = ${element}(0.0);
+  return `${channelBlockHeader(generator, description, bindings, perValue, channels, plane)}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-${useAllBindings(typed)}
-  let total = params.batch * C * PLANE;
-${laneLoop('total', `    let c = (i / PLANE) % C;\n${perChannel}\n${body}`)}
+${useAllBindings(bindings)}
+  let lane = lid % S;
+${eachChannel(`    if (group.x * BLOCK + j < C) {
+${indent(`${perChannel}\n${eachValue(body)}`)}
+    }`)}
 }
 `;
 }
 
+/** Two more spaces before every line. */
+const indent = (lines: string) => lines.replace(/^/gm, '  ');
+
 /** Workgroups of a channelPlanes kernel. */
 export function channelPlaneWorkgroups(channels: number, plane: number): WorkgroupCounts {
-  return {
-    kind: 'tiles',
-    columnsPerImage: (channels * plane) / vectorWidth(plane),
-    columnsPerGroup: laneLoopGroupElements,
-    rows: 1,
-  };
+  return channelReductionWorkgroups(channels, plane);
 }
 
 /**
@@ -87,8 +91,8 @@ export function batchNormTrainKernel(
   relu = false,
   add = false,
 ): string {
-  const normalized = '(x[i] - mean) / deviation * scale + shift';
-  const value = add ? `${normalized} + term[i]` : normalized;
+  const normalized = '(x[k] - mean) / deviation * scale + shift';
+  const value = add ? `${normalized} + term[k]` : normalized;
   return channelPlanes(
     `training batch norm${add ? ', add' : ''}${relu ? ' and ReLU' : ''} of ${channels} channels x ${plane}`,
     [rw('out'), rw('x'), rw('stats'), rw('gamma'), rw('beta'), ...(add ? [rw('term')] : [])],
@@ -99,7 +103,7 @@ export function batchNormTrainKernel(
     let deviation = sqrt(stats[C + c] + ${eps.toExponential()});
     let scale = gamma[c];
     let shift = beta[c];`,
-    `    out[i] = ${relu ? `max(${value}, ZERO)` : value};`,
+    `        out[k] = ${relu ? `max(${value}, ZERO)` : value};`,
   );
 }
 
@@ -134,9 +138,9 @@ export function batchNormInputGradKernel(
     let factor = gamma[c] * invStd / count;
     let sumDy = dbeta[c];
     let sumDyNormalized = dgamma[c];`,
-    `    let normalized = (x[i] - mean) * invStd;
-    let g = ${masked ? 'select(ZERO, dy[i], mask[i] > ZERO)' : 'dy[i]'};
-    dx[i] = factor * (count * g - sumDy - normalized * sumDyNormalized);`,
+    `        let normalized = (x[k] - mean) * invStd;
+        let g = ${masked ? 'select(ZERO, dy[k], mask[k] > ZERO)' : 'dy[k]'};
+        dx[k] = factor * (count * g - sumDy - normalized * sumDyNormalized);`,
   );
 }
 
