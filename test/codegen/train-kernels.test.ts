@@ -317,23 +317,32 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
 
   // Strided convolutions' input gradients by the direct kernel, its input dilated: a 3x3 with each
   // tiling (blocks of 16, 12 and 8 pixels; the light ones' 8 and 4) and its default one with weight
-  // loads shared by 8 lanes; the stem's shape and a 1x1 stride 2 with their default tilings. Each kernel compiles for seconds
+  // loads shared by 8 lanes; one of an odd height; the stem's shape and a 1x1 stride 2 with their
+  // default tilings. Each kernel compiles for seconds
   // on lavapipe, so the random shapes do not take this path too.
   const dilatedCases = [
     {
       s: { ...stride1, height: 32, width: 26, outHeight: 16, outWidth: 13, stride: 2 },
       batch: 2,
       everyTiling: true,
+      sharedToo: true,
     },
-    ...cases.slice(-2).map((c) => ({ ...c, everyTiling: false })),
+    // An odd input height: the even rows' class has one row more than the odd rows'.
+    {
+      s: { ...stride1, height: 31, width: 26, outHeight: 16, outWidth: 13, stride: 2 },
+      batch: 1,
+      everyTiling: false,
+      sharedToo: true,
+    },
+    ...cases.slice(-2).map((c) => ({ ...c, everyTiling: false, sharedToo: false })),
   ];
-  for (const { s, batch, everyTiling } of dilatedCases) {
+  for (const { s, batch, everyTiling, sharedToo } of dilatedCases) {
     const spec = directSpec(inputGradientConv(s));
     const weight = randomTensor([s.outChannels, s.inChannels, s.kernel, s.kernel]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
     for (const tiling of everyTiling ? [...directTilings, ...lightTilings] : [chooseDirectTiling(spec)]) {
       const shares =
-        everyTiling &&
+        sharedToo &&
         tiling === chooseDirectTiling(spec) &&
         sharesWeightLoads(spec, tiling, 'flipped-transposed', 8);
       for (const shared of shares ? [undefined, 8] : [undefined]) {

@@ -166,9 +166,12 @@ export function directConvWorkgroups(
   tiling: DirectConvTiling,
   weights: DirectWeights,
 ): { columnsPerImage: number; columnsPerGroup: number; rows: number } {
-  const blocks = spec.outHeight * Math.ceil(spec.outWidth / tiling.pixels);
+  // A dilated input's row classes (see generateDirectConvKernel) each take a workgroup row per
+  // channel block, and as many blocks as the largest class's rows.
+  const dilation = spec.inputDilation ?? 1;
+  const blocks = Math.ceil(spec.outHeight / dilation) * Math.ceil(spec.outWidth / tiling.pixels);
   const windows = weights === 'packed' ? directWeightWindows(spec, tiling) : undefined;
-  const rows = windows?.blocks ?? Math.ceil(spec.outChannels / tiling.channels);
+  const rows = (windows?.blocks ?? Math.ceil(spec.outChannels / tiling.channels)) * dilation;
   // Inference: halve the workgroup (down to 8 lanes, lavapipe's vector width) until one image gives
   // at least 4: with 3, one of two CPU threads idles half the time. No further: on lavapipe many small
   // workgroups measured slower than fewer large ones at batch 8. (Training batches fill any size.)
@@ -237,11 +240,16 @@ export function generateDirectConvKernel(
   const vectors = readsVectors(spec);
   const { stride, pad, kernel } = spec;
   // A dilated input (a strided convolution's input gradient): a block starts on a real value, so
-  // which of its columns are zeros is known here, and their multiply-adds are not generated; a row
-  // of zeros is skipped at run time.
+  // which of its columns are zeros is known here, and their multiply-adds are not generated. Which
+  // kernel rows reach real rows depends on the output row modulo the dilation, its row class: each
+  // class is a workgroup row of its own (group.y), so a workgroup's rows share one class, and it
+  // loads only the weights of that class's kernel rows (a third of them for the even rows of a
+  // stride-2 3×3, two thirds for the odd ones). Rows past the input's edges are skipped at run time.
   const dilation = spec.inputDilation ?? 1;
   if (dilation > 1 && (stride !== 1 || pixels % dilation !== 0 || spec.inputScale !== 1))
     throw new Error(`a dilated input needs stride 1 and blocks of a multiple of ${dilation} pixels`);
+  if (dilation > 1 && weightSource === 'packed')
+    throw new Error('a dilated input (an input gradient) reads training weights, not packed ones');
   const real = (column: number) => ((column % dilation) + dilation) % dilation === 0;
   // Column of the value one tap of one pixel reads, relative to the block's first input column.
   const offset = (pixel: number, kx: number) => pixel * stride + kx - pad;
@@ -305,7 +313,7 @@ export function generateDirectConvKernel(
   // With shared loads, one input channel's weights are loaded together before its taps: lane m of
   // each group of S loads values m, m + S, … (vec4s of the packed layout; scalars (channel, tap) of
   // the official ones), and every lane takes them by subgroupBroadcast.
-  const sharedWeightLoads = (): string[] => {
+  const sharedWeightLoads = (tapList: readonly number[] = range(0, taps - 1)): string[] => {
     const S = sharedLoads!;
     if (weightSource === 'packed') {
       const count = taps * groupsPerInvocation;
@@ -321,18 +329,26 @@ export function generateDirectConvKernel(
         ),
       ];
     }
-    const count = channels * taps;
+    // Value v is (channel v / R, tap t = v % R of tapList). tapList is whole kernel rows, every
+    // `dilation`-th from its first (a row class's), so its t-th tap is an expression of t.
+    const R = tapList.length;
+    const count = channels * R;
+    const firstRow = Math.floor(tapList[0]! / kernel);
+    const tapOf = (t: string) =>
+      R === taps
+        ? t
+        : `((${u32(firstRow)} + ${u32(dilation)} * (${t} / ${u32(kernel)})) * ${u32(kernel)} + ${t} % ${u32(kernel)})`;
     const rowStride = weightSource === 'official' ? `CIN * ${u32(taps)}` : u32(taps);
     const tapIndex = (t: string) => (weightSource === 'official' ? t : `${u32(taps - 1)} - ${t}`);
     return [
       ...range(0, Math.ceil(count / S) - 1).flatMap((j) => [
         `      let v${j} = min(${u32(j * S)} + member, ${u32(count - 1)});`,
-        `      let s${j} = weight[min(co0 + v${j} / ${u32(taps)}, COUT - 1u) * ${rowStride} + weights + ${tapIndex(`v${j} % ${u32(taps)}`)}];`,
+        `      let s${j} = weight[min(co0 + v${j} / ${u32(R)}, COUT - 1u) * ${rowStride} + weights + ${tapIndex(tapOf(`v${j} % ${u32(R)}`))}];`,
       ]),
-      ...range(0, taps - 1).flatMap((tap) =>
+      ...tapList.flatMap((tap, t) =>
         groupList.map((g) => {
           const lanes = [0, 1, 2, 3].map((k) => {
-            const i = (4 * g + k) * taps + tap;
+            const i = (4 * g + k) * R + t;
             return `subgroupBroadcast(s${Math.floor(i / S)}, ${u32(i % S)})`;
           });
           return `      w${tap}_${g} = vec4<f32>(${lanes.join(', ')});`;
@@ -340,18 +356,16 @@ export function generateDirectConvKernel(
       ),
     ];
   };
-  const weightNames = range(0, taps - 1).flatMap((tap) => groupList.map((g) => `w${tap}_${g}`));
-  const weightPrologue =
+  // The weights of the taps in tapList, before their multiply-adds.
+  const weightPrologue = (tapList: readonly number[]): string[] =>
     sharedLoads === undefined
-      ? []
+      ? tapList.flatMap((tap) => groupList.map((g) => `    let w${tap}_${g} = ${weightLoad(tap, g)};`))
       : [
-          ...weightNames.map((w) => `    var ${w}: vec4<f32>;`),
+          ...tapList.flatMap((tap) => groupList.map((g) => `    var w${tap}_${g}: vec4<f32>;`)),
           '    if (sharedSubgroups) {',
-          ...sharedWeightLoads(),
+          ...sharedWeightLoads(tapList),
           '    } else {',
-          ...range(0, taps - 1).flatMap((tap) =>
-            groupList.map((g) => `      w${tap}_${g} = ${weightLoad(tap, g)};`),
-          ),
+          ...tapList.flatMap((tap) => groupList.map((g) => `      w${tap}_${g} = ${weightLoad(tap, g)};`)),
           '    }',
         ];
   // Each accumulator takes all of its taps before the next one starts: lavapipe keeps the few live
@@ -385,16 +399,28 @@ export function generateDirectConvKernel(
       ),
     );
   const rowList = range(0, kernel - 1);
+  const tapsOfRows = (rows: readonly number[]) =>
+    rows.flatMap((ky) => range(0, kernel - 1).map((kx) => ky * kernel + kx));
   const body: string[] = [];
-  if (sharedLoads === undefined)
-    for (const tap of range(0, taps - 1))
-      for (const g of groupList) body.push(`    let w${tap}_${g} = ${weightLoad(tap, g)};`);
   if (dilation > 1) {
-    // A row of zeros is skipped, so its multiply-adds stay inside its branch.
-    for (const ky of rowList)
-      body.push(`    if (rowOk${ky}) {`, ...loadRow(ky), ...multiplyAdds([ky]), '    }');
+    // Per row class, its kernel rows' weights, then each row that is inside the input (the branch
+    // holds no subgroup operation: rowOk differs between lanes).
+    const rowsOfClass = (q: number) =>
+      rowList.filter((ky) => (((q + ky - pad) % dilation) + dilation) % dilation === 0);
+    range(0, dilation - 1).forEach((q) => {
+      const rows = rowsOfClass(q);
+      body.push(`    ${q === 0 ? '' : '} else '}if (rowClass == ${u32(q)}) {`);
+      body.push(...weightPrologue(tapsOfRows(rows)).map((line) => `  ${line}`));
+      for (const ky of rows)
+        body.push(
+          `      if (rowOk${ky}) {`,
+          ...[...loadRow(ky), ...multiplyAdds([ky])].map((line) => `    ${line}`),
+          '      }',
+        );
+    });
+    body.push('    }');
   } else {
-    body.push(...rowList.flatMap(loadRow), ...multiplyAdds(rowList));
+    body.push(...weightPrologue(tapsOfRows(rowList)), ...rowList.flatMap(loadRow), ...multiplyAdds(rowList));
   }
 
   const declareAccumulators = groupList.flatMap((g) =>
@@ -446,14 +472,31 @@ ${
   let sharedSubgroups = subgroupSize % ${u32(sharedLoads)} == 0u && THREADS % subgroupSize == 0u;
   let member = lane % ${u32(sharedLoads)};`
 }
-  let image = block / BLOCKS;
-  let oy = (block % BLOCKS) / X_BLOCKS;
+  let image = block / BLOCKS;${
+    dilation > 1
+      ? ''
+      : `
+  let oy = (block % BLOCKS) / X_BLOCKS;`
+  }
   let x0 = (block % X_BLOCKS) * ${u32(pixels)};
   ${
     windowed
       ? `// This dispatch's window of the weight starts with its first channel block.
   let channelBlock = u32(weight[0].x) + group.y;`
-      : 'let channelBlock = group.y;'
+      : dilation > 1
+        ? `let channelBlock = group.y / ${u32(dilation)};
+  // Rows of one class: oy ≡ rowClass modulo the dilation.
+  let rowClass = group.y % ${u32(dilation)};
+  let oy = (block % BLOCKS) / X_BLOCKS * ${u32(dilation)} + rowClass;${
+    sharedLoads === undefined
+      ? `
+  // A class with fewer rows than the largest ends early.
+  if (oy >= HO) {
+    return;
+  }`
+      : ''
+  }`
+        : 'let channelBlock = group.y;'
   }
   let co0 = channelBlock * ${u32(channels)};
   // The input row and column the block's first pixel starts at.
@@ -464,11 +507,11 @@ ${declareAccumulators.join('\n')}
   for (var ci = 0u; ci < CIN; ci = ci + 1u) {
     let plane = (image * CIN + ci) * H * ${vectors ? 'W_VEC' : 'W'};
     let weights = ${weightSource === 'packed' ? `${windowed ? '1u + ' : ''}(group.y * CIN + ci) * ${u32(taps * groupsPerInvocation)}` : `ci * ${channelStride}`};
-${[...weightPrologue, ...body].join('\n')}
+${body.join('\n')}
   }
 
   // A bound the compiler cannot see, so the loop stays a loop; it also skips the tail's pixels.
-  let count = ${sharedLoads === undefined ? '' : 'select(0u, '}min(${u32(pixels)}, WO - x0)${sharedLoads === undefined ? '' : ', stores)'};
+  let count = ${sharedLoads === undefined ? '' : 'select(0u, '}min(${u32(pixels)}, WO - x0)${sharedLoads === undefined ? '' : `, stores${dilation > 1 ? ' && oy < HO' : ''})`};
   for (var j = 0u; j < count; j = j + 1u) {
 ${stores.join('\n')}
 ${shifts.join('\n')}
