@@ -7,7 +7,12 @@
  * order, so they give identical results (test/codegen/train-kernels.test.ts checks each against the
  * float64 interpreter).
  *
- * usage: npm run bench:weight-gradients
+ * With --sweep [--batch B] (default 4) it times instead, at W32's four 3×3 stride-1 shapes, the chosen
+ * tiling against alternatives one parameter apart (pixels per step, output channels and input
+ * channels per lane, lanes, slices), alternating them: whether another tiling would be worth choosing
+ * on this adapter.
+ *
+ * usage: npm run bench:weight-gradients [-- --sweep [--batch B]]
  */
 
 import { subgroupShare } from '../compiler/codegen/wgsl/conv-direct.ts';
@@ -21,6 +26,7 @@ import type { ConvShape } from '../compiler/codegen/wgsl/train/conv-train.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import { standaloneBindings } from '../runtime/gpu/standalone-dispatch.ts';
 import { timePassesSettled } from '../runtime/gpu/timed-passes.ts';
+import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 
 const gpu = await openGpu();
@@ -102,6 +108,67 @@ async function prepare(s: ConvShape, t: DirectWeightGradTiling, batch: number) {
   };
 }
 
+/** The smallest GPU time of `rounds` alternating runs of each prepared kernel. */
+async function alternate(prepared: readonly { time: () => Promise<number> }[]): Promise<number[]> {
+  const best = prepared.map(() => Number.POSITIVE_INFINITY);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, p] of prepared.entries()) best[i] = Math.min(best[i]!, await p.time());
+  return best;
+}
+
+const flopsOf = (s: ConvShape, batch: number) =>
+  2 * batch * s.outChannels * s.inChannels * s.kernel ** 2 * s.outHeight * s.outWidth;
+
+/** Tilings one parameter away from `t` (the same tiling's duplicates left out). */
+function neighbours(s: ConvShape, t: DirectWeightGradTiling): DirectWeightGradTiling[] {
+  const changes: Partial<DirectWeightGradTiling>[] = [
+    ...[4, 6, 8, 12, 16].map((pixels) => ({ pixels: Math.min(pixels, s.outWidth) })),
+    { channels: 8 },
+    { channels: 32, pixels: 4 },
+    { lanes: t.lanes / 2 },
+    { splits: Math.max(1, t.splits / 2) },
+    { splits: t.splits * 2 },
+    { inputs: 2, lanes: t.lanes / 2, channels: 8 },
+  ];
+  const key = (x: DirectWeightGradTiling) =>
+    JSON.stringify([x.lanes, x.inputs ?? 1, x.channels, x.pixels, x.splits]);
+  const seen = new Set([key(t)]);
+  return changes
+    .map((change) => ({ ...t, ...change }))
+    .filter((x) => x.lanes >= 8 && !seen.has(key(x)) && seen.add(key(x)));
+}
+
+const describeTiling = (t: DirectWeightGradTiling) =>
+  `${t.lanes} lanes, ${t.inputs ?? 1} in × ${t.channels} out × ${t.pixels} px, ${t.splits} slices`;
+
+if (process.argv.includes('--sweep')) {
+  const batch = Number(optionValue('--batch') ?? 4);
+  const rows = [['conv', 'tiling', 'ms', 'GFLOP/s', 'chosen ÷ this']];
+  for (const s of shapes.slice(0, 4)) {
+    const chosen = chooseDirectWeightGradTiling(s);
+    const tilings = [chosen, ...neighbours(s, chosen)];
+    const prepared = [];
+    for (const t of tilings) prepared.push(await prepare(s, t, batch));
+    const best = await alternate(prepared);
+    for (const p of prepared) p.bound.destroy();
+    tilings.forEach((t, i) => {
+      rows.push([
+        `3x3 ${s.inChannels}→${s.outChannels} ${s.height}x${s.width}`,
+        `${i === 0 ? 'chosen: ' : ''}${describeTiling(t)}`,
+        best[i]!.toFixed(2),
+        (flopsOf(s, batch) / best[i]! / 1e6).toFixed(1),
+        `${(best[0]! / best[i]!).toFixed(2)}×`,
+      ]);
+      console.log(rows.at(-1)!.join('  '));
+    });
+  }
+  printTable(
+    rows,
+    `${gpu.adapterDescription}: GPU ms per weight gradient at batch ${batch}, tilings one step from the chosen one`,
+  );
+  process.exit(0);
+}
+
 const rows: string[][] = [
   ['conv', 'batch', 'pixels × inputs', 'earlier (ms)', 'chosen (ms)', 'chosen GFLOP/s', 'earlier ÷ chosen'],
 ];
@@ -110,15 +177,10 @@ for (const batch of [1, 4]) {
     const chosen = chooseDirectWeightGradTiling(s);
     const eight = earlier(s, chosen);
     const [a, b] = [await prepare(s, eight, batch), await prepare(s, chosen, batch)];
-    let eightMs = Number.POSITIVE_INFINITY;
-    let chosenMs = Number.POSITIVE_INFINITY;
-    for (let round = 0; round < rounds; round++) {
-      eightMs = Math.min(eightMs, await a.time());
-      chosenMs = Math.min(chosenMs, await b.time());
-    }
+    const [eightMs, chosenMs] = (await alternate([a, b])) as [number, number];
     a.bound.destroy();
     b.bound.destroy();
-    const flops = 2 * batch * s.outChannels * s.inChannels * s.kernel ** 2 * s.outHeight * s.outWidth;
+    const flops = flopsOf(s, batch);
     rows.push([
       `${s.kernel}x${s.kernel} ${s.inChannels}→${s.outChannels} ${s.height}x${s.width}`,
       String(batch),
