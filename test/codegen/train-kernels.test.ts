@@ -15,6 +15,7 @@ import {
   directWeightGradBindings,
   directWeightGradWorkgroups,
   generateDirectWeightGradKernel,
+  readsVectorRows,
 } from '../../compiler/codegen/wgsl/train/conv-grad-weight-direct.ts';
 import {
   type ConvShape,
@@ -256,16 +257,24 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     { s: stride1, batch: 2, tiling: sixteen(stride1), sharing: [undefined, 8] },
     // A 1x1 takes 4 input channels per lane, here with lanes past the last channel in each.
     { s: pointwise40, batch: 2, tiling: chooseDirectWeightGradTiling(pointwise40), sharing: [undefined, 8] },
-    // Rows of 12 take 6 pixels per step (COCO's 12-wide branch).
+    // Rows of 12 take 6 pixels per step without vec4 reads.
     {
       s: { ...stride1, width: 12, outWidth: 12 },
       batch: 1,
       tiling: { ...sixteen(stride1), pixels: 6 },
       sharing: [8],
     },
+    // Rows read as vec4s (readsVectorRows): 4 pixels per step (what W32's 3x3s take), and 8, whose
+    // last block of a 12-wide row is half past the row; 20 output channels, the last block partial.
+    ...[4, 8].map((pixels) => ({
+      s: { ...stride1, width: 12, outWidth: 12, height: 5, outHeight: 5 },
+      batch: 2,
+      tiling: { ...sixteen(stride1), pixels },
+      sharing: [undefined, 8],
+    })),
   ];
 
-  it('the direct weight gradient steps by 8, 6 or 4 pixels, whichever idles fewest in a row', () => {
+  it('the direct weight gradient steps by 4 pixels where rows are vec4s, else by 8, 6 or 4, whichever idles fewest in a row', () => {
     const large = (width: number) =>
       chooseDirectWeightGradTiling({
         ...stride1,
@@ -276,7 +285,11 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
         outHeight: 8,
         outWidth: width,
       });
-    expect([48, 24, 16, 12, 6, 20, 7].map((width) => large(width).pixels)).toEqual([8, 8, 8, 6, 6, 4, 7]);
+    expect([48, 24, 16, 12, 20].map((width) => large(width).pixels)).toEqual([4, 4, 4, 4, 4]);
+    expect(
+      [48, 12].map((width) => readsVectorRows({ ...stride1, width, outWidth: width }, large(width))),
+    ).toEqual([true, true]);
+    expect([6, 7, 10, 18].map((width) => large(width).pixels)).toEqual([6, 7, 6, 6]);
     expect(chooseDirectWeightGradTiling(stride1).pixels).toBe(4);
     const pointwise = { ...stride1, kernel: 1, pad: 0, height: 64, width: 48, outHeight: 64, outWidth: 48 };
     expect(chooseDirectWeightGradTiling({ ...pointwise, inChannels: 64, outChannels: 256 })).toMatchObject({
@@ -291,7 +304,7 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
     const x = randomTensor([batch, s.inChannels, s.height, s.width]);
     const dy = randomTensor([batch, s.outChannels, s.outHeight, s.outWidth]);
     for (const shared of sharing.filter((n) => n === undefined || tiling.lanes % n === 0)) {
-      it(`direct weight gradient, ${tiling.channels} channels${shared ? `, loads shared by ${shared} lanes` : ''}: ${name(s, batch)}`, async () => {
+      it(`direct weight gradient, ${tiling.channels} channels Ã— ${tiling.pixels} pixels${readsVectorRows(s, tiling) ? ' (vec4 rows)' : ''}${shared ? `, loads shared by ${shared} lanes` : ''}: ${name(s, batch)}`, async () => {
         const expected = evaluateOp(
           node('conv2d_grad_weight', s, [s.outChannels, s.inChannels, s.kernel, s.kernel]),
           [x, dy],
@@ -301,7 +314,7 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
         // NaN marks weights no slice wrote: every slice stores every weight.
         const partial = await runKernel(
           generateDirectWeightGradKernel(s, tiling, shared),
-          directWeightGradBindings(tiling.splits),
+          directWeightGradBindings(tiling.splits, readsVectorRows(s, tiling)),
           [new Float32Array(tiling.splits * elements).fill(Number.NaN), f32(x), f32(dy)],
           batch,
           directWeightGradWorkgroups(s, tiling),

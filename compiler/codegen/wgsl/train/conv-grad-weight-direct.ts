@@ -36,7 +36,8 @@ const targetWorkgroups = 32;
 
 /**
  * A 3x3 weight gradient from largeConvolutionFrom multiply-adds per image takes 16 output channels ×
- * 8 pixels per invocation (6 or 4 pixels where the rows' width idles fewer; fewestIdlePixels).
+ * 4 pixels per invocation where its rows are read as vec4s, else 8 (6 or 4 pixels where the rows'
+ * width idles fewer; fewestIdlePixels).
  * Sixteen channels ran W32's weight gradients about 20% faster on lavapipe than 8 (a one-off comparison of `bench:train --profile` with both) but compile about 3× as long with
  * an empty shader cache, so smaller convolutions (the tiny model's, W32's strided fuse-layer ones)
  * take 8 channels × 4 pixels: half the unrolled multiply-adds of 8 × 8, which compiled the tiny
@@ -55,12 +56,18 @@ export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTili
   );
   // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
   const channels = Math.min(s.kernel === 1 || large ? 16 : 8, s.outChannels);
+  // Where rows can be read as vec4s (readsVectorRows), 4 pixels: 1.2–1.4× faster than the scalar
+  // reads of 8 (or 6) at W32's 3×3 shapes on lavapipe, and faster than vec4 reads of 8 or 12, which
+  // keep twice or three times the values live (`npm run bench:weight-gradients -- --sweep`).
+  const vectorRows = s.stride === 1 && s.width % 4 === 0 && s.outWidth % 4 === 0;
   const pixels =
     s.kernel === 1
       ? fewestIdlePixels(s.outWidth, [4, 3, 2])
-      : large
-        ? fewestIdlePixels(s.outWidth, [8, 6, 4])
-        : Math.min(4, s.outWidth);
+      : vectorRows
+        ? 4
+        : large
+          ? fewestIdlePixels(s.outWidth, [8, 6, 4])
+          : Math.min(4, s.outWidth);
   const groups = Math.ceil(s.outChannels / channels) * Math.ceil(s.inChannels / (lanes * inputs));
   const rows = nominalBatch * s.outHeight;
   // A slice keeps at least 4 rows so that partial sums stay few.
@@ -79,13 +86,23 @@ function fewestIdlePixels(width: number, candidates: readonly number[]): number 
   return candidates.map((p) => Math.min(p, width)).reduce((best, p) => (idle(p) < idle(best) ? p : best));
 }
 
-export function directWeightGradBindings(splits: number): KernelBinding[] {
+/**
+ * Whether the kernel reads x and dy as vec4s: a stride-1 convolution whose input and output rows,
+ * and the blocks of its rows, start on a vec4. On lavapipe every lane's load is a scalar load of its
+ * own (with its bounds check), so a vec4 load brings four values for the cost of one.
+ */
+export function readsVectorRows(s: ConvShape, t: DirectWeightGradTiling): boolean {
+  return s.stride === 1 && s.width % 4 === 0 && s.outWidth % 4 === 0 && t.pixels % 4 === 0;
+}
+
+export function directWeightGradBindings(splits: number, vectors = false): KernelBinding[] {
+  const rows = vectors ? ('vec4<f32>' as const) : ('f32' as const);
   return [
     splits > 1
       ? { name: 'partial', access: 'read_write', element: 'f32' }
       : { name: 'dw', access: 'read_write', element: 'f32' },
-    { name: 'x', access: 'read_write', element: 'f32' },
-    { name: 'dy', access: 'read_write', element: 'f32' },
+    { name: 'x', access: 'read_write', element: rows },
+    { name: 'dy', access: 'read_write', element: rows },
   ];
 }
 
@@ -132,6 +149,7 @@ export function generateDirectWeightGradKernel(
   );
   if (sharedLoads !== undefined && t.lanes % sharedLoads !== 0)
     throw new Error(`${t.lanes} lanes are not whole subgroups of ${sharedLoads}`);
+  const vectors = readsVectorRows(s, t);
   const values = channels * pixels;
   // The value (c, p) of a block, 0 past the last channel or pixel; c and p are WGSL expressions.
   const gradientAt = (c: string, p: string) =>
@@ -139,8 +157,38 @@ export function generateDirectWeightGradKernel(
   const ownLoads = range(channels).flatMap((c) =>
     range(pixels).map((p) => `d${c}_${p} = ${gradientAt(u32(c), u32(p))};`),
   );
-  const gradientLoads =
+  // As vec4s: the vec4 (c, r) of a block holds its pixels 4r to 4r + 3.
+  const quads = pixels / 4;
+  const quadAt = (c: string, r: string) =>
+    `select(vec4<f32>(0.0), dy[dyRow + min(co0 + ${c}, COUT - 1u) * HO * WO_VEC + min(xo0 / 4u + ${r}, WO_VEC - 1u)], (co0 + ${c} < COUT) & (xo0 / 4u + ${r} < WO_VEC))`;
+  const ownQuads = range(channels).flatMap((c) =>
+    range(quads).map((r) => `e${c}_${r} = ${quadAt(u32(c), u32(r))};`),
+  );
+  const quadValues = range(channels).flatMap((c) =>
+    range(pixels).map((p) => `      let d${c}_${p} = e${c}_${Math.floor(p / 4)}.${'xyzw'[p % 4]};`),
+  );
+  const vectorLoads =
     sharedLoads === undefined
+      ? [...ownQuads.map((line) => `      let ${line}`), ...quadValues]
+      : [
+          ...range(channels).flatMap((c) => range(quads).map((r) => `      var e${c}_${r}: vec4<f32>;`)),
+          '      if (sharedSubgroups) {',
+          ...range(Math.ceil((channels * quads) / sharedLoads)).flatMap((j) => [
+            `        let u${j} = min(${u32(j * sharedLoads)} + member, ${u32(channels * quads - 1)});`,
+            `        let g${j} = ${quadAt(`u${j} / ${u32(quads)}`, `u${j} % ${u32(quads)}`)};`,
+          ]),
+          ...range(channels * quads).map(
+            (i) =>
+              `        e${Math.floor(i / quads)}_${i % quads} = subgroupBroadcast(g${Math.floor(i / sharedLoads)}, ${u32(i % sharedLoads)});`,
+          ),
+          '      } else {',
+          ...ownQuads.map((line) => `        ${line}`),
+          '      }',
+          ...quadValues,
+        ];
+  const gradientLoads = vectors
+    ? vectorLoads
+    : sharedLoads === undefined
       ? ownLoads.map((line) => `      let ${line}`)
       : [
           ...range(channels).flatMap((c) => range(pixels).map((p) => `      var d${c}_${p}: f32;`)),
@@ -159,16 +207,37 @@ export function generateDirectWeightGradKernel(
         ];
   // Column addresses and padding of the block's input segment, the same for every row. Conditions
   // use the non-short-circuit &: SwiftShader crashed compiling this kernel's chains of && (branches).
-  const columns = range(segment).flatMap((j) => [
-    `      let column${j} = u32(clamp(ix0 + ${j}, 0, i32(W) - 1));`,
-    `      let columnInside${j} = (ix0 + ${j} >= 0) & (ix0 + ${j} < i32(W));`,
-  ]);
+  // As vec4s (stride 1): value j of the segment, column xo0 − pad + j, is component o − 4q of chunk
+  // q = ⌊o / 4⌋, o = j − pad, which starts at column xo0 + 4q; chunks outside the row are zeros.
+  const chunkOf = (j: number) => Math.floor((j - s.pad) / 4);
+  const chunks = range(chunkOf(segment - 1) - chunkOf(0) + 1).map((i) => chunkOf(0) + i);
+  const chunkName = (q: number) => (q < 0 ? `m${-q}` : `${q}`);
+  const columns = vectors
+    ? chunks.flatMap((q) => [
+        `      let chunk${chunkName(q)} = u32(clamp(i32(xo0 / 4u) + ${q}, 0, i32(W_VEC) - 1));`,
+        `      let chunkInside${chunkName(q)} = (i32(xo0 / 4u) + ${q} >= 0) & (i32(xo0 / 4u) + ${q} < i32(W_VEC));`,
+      ])
+    : range(segment).flatMap((j) => [
+        `      let column${j} = u32(clamp(ix0 + ${j}, 0, i32(W) - 1));`,
+        `      let columnInside${j} = (ix0 + ${j} >= 0) & (ix0 + ${j} < i32(W));`,
+      ]);
   const rowSteps = range(s.kernel).map((ky) => {
     const reads = range(inputs).flatMap((k) =>
-      range(segment).map(
-        (j) =>
-          `        let v${j}${ofInput(k)} = select(0.0, x[rowBase${ofInput(k)} + column${j}], rowInside & columnInside${j});`,
-      ),
+      vectors
+        ? [
+            ...chunks.map(
+              (q) =>
+                `        let c${chunkName(q)}${ofInput(k)} = select(vec4<f32>(0.0), x[rowBase${ofInput(k)} + chunk${chunkName(q)}], rowInside & chunkInside${chunkName(q)});`,
+            ),
+            ...range(segment).map((j) => {
+              const q = chunkOf(j);
+              return `        let v${j}${ofInput(k)} = c${chunkName(q)}${ofInput(k)}.${'xyzw'[j - s.pad - 4 * q]};`;
+            }),
+          ]
+        : range(segment).map(
+            (j) =>
+              `        let v${j}${ofInput(k)} = select(0.0, x[rowBase${ofInput(k)} + column${j}], rowInside & columnInside${j});`,
+          ),
     );
     const fmas = range(s.kernel).flatMap((kx) =>
       range(channels).flatMap((c) =>
@@ -182,11 +251,12 @@ export function generateDirectWeightGradKernel(
         }),
       ),
     );
+    const rowWidth = vectors ? 'W_VEC' : 'W';
     const rowBases =
       inputs === 1
-        ? '        let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * W;'
+        ? `        let rowBase = imageBase + u32(clamp(iy, 0, i32(H) - 1)) * ${rowWidth};`
         : [
-            '        let rowOffset = u32(clamp(iy, 0, i32(H) - 1)) * W;',
+            `        let rowOffset = u32(clamp(iy, 0, i32(H) - 1)) * ${rowWidth};`,
             ...range(inputs).map(
               (k) => `        let rowBase${ofInput(k)} = imageBase${ofInput(k)} + rowOffset;`,
             ),
@@ -218,16 +288,22 @@ ${range(taps)
     sharedLoads === undefined
       ? ''
       : ', @builtin(subgroup_invocation_id) lane: u32, @builtin(subgroup_size) subgroupSize: u32';
-  return `${generatorHeader('compiler/codegen/wgsl/train/conv-grad-weight-direct.ts', `${describeDirectWeightGrad(s, t)}${sharedLoads === undefined ? '' : `, gradient loads shared by ${sharedLoads} lanes`}`)}
+  return `${generatorHeader('compiler/codegen/wgsl/train/conv-grad-weight-direct.ts', `${describeDirectWeightGrad(s, t)}${vectors ? ', rows read as vec4s' : ''}${sharedLoads === undefined ? '' : `, gradient loads shared by ${sharedLoads} lanes`}`)}
 ${sharedLoads === undefined ? '' : '\nenable subgroups;\n'}
-${declareBindings(directWeightGradBindings(splits))}
+${declareBindings(directWeightGradBindings(splits, vectors))}
 
 const CIN: u32 = ${u32(s.inChannels)};
 const H: u32 = ${u32(s.height)};
 const W: u32 = ${u32(s.width)};
 const COUT: u32 = ${u32(s.outChannels)};
 const HO: u32 = ${u32(s.outHeight)};
-const WO: u32 = ${u32(s.outWidth)};
+const WO: u32 = ${u32(s.outWidth)};${
+    vectors
+      ? `
+const W_VEC: u32 = ${u32(s.width / 4)};
+const WO_VEC: u32 = ${u32(s.outWidth / 4)};`
+      : ''
+  }
 const TAPS: u32 = ${u32(taps)};
 const STRIDE: u32 = ${u32(s.stride)};
 const PAD: u32 = ${u32(s.pad)};
@@ -263,9 +339,12 @@ ${declarations.join('\n')}
     let n = r / HO;
     let yo = r % HO;
 ${range(inputs)
-  .map((k) => `    let imageBase${ofInput(k)} = (n * CIN + channel${ofInput(k)}) * H * W;`)
+  .map(
+    (k) =>
+      `    let imageBase${ofInput(k)} = (n * CIN + channel${ofInput(k)}) * H * ${vectors ? 'W_VEC' : 'W'};`,
+  )
   .join('\n')}
-    let dyRow = n * COUT * HO * WO + yo * WO;
+    let dyRow = ${vectors ? 'n * COUT * HO * WO_VEC + yo * WO_VEC' : 'n * COUT * HO * WO + yo * WO'};
     for (var xo0 = 0u; xo0 < WO; xo0 = xo0 + PIXELS) {
       let ix0 = i32(xo0 * STRIDE) - i32(PAD);
 ${columns.join('\n')}
