@@ -272,6 +272,20 @@ describe('training conv kernels equal the float64 interpreter (relative error â‰
       tiling: { ...sixteen(stride1), pixels },
       sharing: [undefined, 8],
     })),
+    // A stride-2 3x3 reads its input rows as vec4s too (blocks of 4 output pixels start on 8 inputs).
+    {
+      s: { ...stride1, height: 10, width: 16, outHeight: 5, outWidth: 8, stride: 2 },
+      batch: 2,
+      tiling: chooseDirectWeightGradTiling({
+        ...stride1,
+        height: 10,
+        width: 16,
+        outHeight: 5,
+        outWidth: 8,
+        stride: 2,
+      }),
+      sharing: [undefined, 8],
+    },
   ];
 
   it('the direct weight gradient steps by 4 pixels where rows are vec4s, else by 8, 6 or 4, whichever idles fewest in a row', () => {

@@ -59,7 +59,7 @@ export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTili
   // Where rows can be read as vec4s (readsVectorRows), 4 pixels: 1.2–1.4× faster than the scalar
   // reads of 8 (or 6) at W32's 3×3 shapes on lavapipe, and faster than vec4 reads of 8 or 12, which
   // keep twice or three times the values live (`npm run bench:weight-gradients -- --sweep`).
-  const vectorRows = s.stride === 1 && s.width % 4 === 0 && s.outWidth % 4 === 0;
+  const vectorRows = s.width % 4 === 0 && s.outWidth % 4 === 0;
   const pixels =
     s.kernel === 1
       ? fewestIdlePixels(s.outWidth, [4, 3, 2])
@@ -87,12 +87,12 @@ function fewestIdlePixels(width: number, candidates: readonly number[]): number 
 }
 
 /**
- * Whether the kernel reads x and dy as vec4s: a stride-1 convolution whose input and output rows,
- * and the blocks of its rows, start on a vec4. On lavapipe every lane's load is a scalar load of its
+ * Whether the kernel reads x and dy as vec4s: a convolution whose input and output rows, and the
+ * blocks of its rows (in the input too, any stride), start on a vec4. On lavapipe every lane's load is a scalar load of its
  * own (with its bounds check), so a vec4 load brings four values for the cost of one.
  */
 export function readsVectorRows(s: ConvShape, t: DirectWeightGradTiling): boolean {
-  return s.stride === 1 && s.width % 4 === 0 && s.outWidth % 4 === 0 && t.pixels % 4 === 0;
+  return s.width % 4 === 0 && s.outWidth % 4 === 0 && t.pixels % 4 === 0;
 }
 
 export function directWeightGradBindings(splits: number, vectors = false): KernelBinding[] {
@@ -207,15 +207,15 @@ export function generateDirectWeightGradKernel(
         ];
   // Column addresses and padding of the block's input segment, the same for every row. Conditions
   // use the non-short-circuit &: SwiftShader crashed compiling this kernel's chains of && (branches).
-  // As vec4s (stride 1): value j of the segment, column xo0 − pad + j, is component o − 4q of chunk
-  // q = ⌊o / 4⌋, o = j − pad, which starts at column xo0 + 4q; chunks outside the row are zeros.
+  // As vec4s: value j of the segment, column xo0·stride − pad + j, is component o − 4q of chunk
+  // q = ⌊o / 4⌋, o = j − pad, which starts at column xo0·stride + 4q; chunks outside the row are zeros.
   const chunkOf = (j: number) => Math.floor((j - s.pad) / 4);
   const chunks = range(chunkOf(segment - 1) - chunkOf(0) + 1).map((i) => chunkOf(0) + i);
   const chunkName = (q: number) => (q < 0 ? `m${-q}` : `${q}`);
   const columns = vectors
     ? chunks.flatMap((q) => [
-        `      let chunk${chunkName(q)} = u32(clamp(i32(xo0 / 4u) + ${q}, 0, i32(W_VEC) - 1));`,
-        `      let chunkInside${chunkName(q)} = (i32(xo0 / 4u) + ${q} >= 0) & (i32(xo0 / 4u) + ${q} < i32(W_VEC));`,
+        `      let chunk${chunkName(q)} = u32(clamp(i32(xo0 * STRIDE / 4u) + ${q}, 0, i32(W_VEC) - 1));`,
+        `      let chunkInside${chunkName(q)} = (i32(xo0 * STRIDE / 4u) + ${q} >= 0) & (i32(xo0 * STRIDE / 4u) + ${q} < i32(W_VEC));`,
       ])
     : range(segment).flatMap((j) => [
         `      let column${j} = u32(clamp(ix0 + ${j}, 0, i32(W) - 1));`,
