@@ -88,8 +88,9 @@ function fewestIdlePixels(width: number, candidates: readonly number[]): number 
 
 /**
  * Whether the kernel reads x and dy as vec4s: a convolution whose input and output rows, and the
- * blocks of its rows (in the input too, any stride), start on a vec4. On lavapipe every lane's load is a scalar load of its
- * own (with its bounds check), so a vec4 load brings four values for the cost of one.
+ * blocks of its rows (in the input too, at any stride), start on a vec4. On lavapipe every lane's
+ * load is a scalar load of its own (with its bounds check), so a vec4 load brings four values for
+ * the cost of one.
  */
 export function readsVectorRows(s: ConvShape, t: DirectWeightGradTiling): boolean {
   return s.width % 4 === 0 && s.outWidth % 4 === 0 && t.pixels % 4 === 0;
