@@ -56,9 +56,10 @@ export function chooseDirectWeightGradTiling(s: ConvShape): DirectWeightGradTili
   );
   // Fewer taps, more channels: keeps the FMAs per loaded value up for 1x1 convolutions.
   const channels = Math.min(s.kernel === 1 || large ? 16 : 8, s.outChannels);
-  // Where rows can be read as vec4s (readsVectorRows), 4 pixels: 1.2–1.4× faster than the scalar
-  // reads of 8 (or 6) at W32's 3×3 shapes on lavapipe, and faster than vec4 reads of 8 or 12, which
-  // keep twice or three times the values live (`npm run bench:weight-gradients -- --sweep`).
+  // Where rows can be read as vec4s (readsVectorRows), 4 pixels: faster than vec4 rows of 6 to 16,
+  // which keep more values live (`npm run bench:weight-gradients -- --sweep`); against the scalar
+  // reads of 8 (or 6) before, 1.2–1.4× at W32's 3×3 shapes in a one-off comparison of the two
+  // generators (identical results).
   const vectorRows = s.width % 4 === 0 && s.outWidth % 4 === 0;
   const pixels =
     s.kernel === 1
