@@ -25,7 +25,7 @@ import {
 import type { ConvShape } from '../compiler/codegen/wgsl/train/conv-train.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
 import { standaloneBindings } from '../runtime/gpu/standalone-dispatch.ts';
-import { timePassesSettled } from '../runtime/gpu/timed-passes.ts';
+import { alternate, launchTimer } from './launch-timing.ts';
 import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 
@@ -92,28 +92,8 @@ async function prepare(s: ConvShape, t: DirectWeightGradTiling, batch: number) {
   const groups = directWeightGradWorkgroups(s, t);
   return {
     bound,
-    time: async () =>
-      Math.min(
-        ...(await timePassesSettled(
-          device,
-          5,
-          (pass) => {
-            pass.setPipeline(pipeline);
-            pass.setBindGroup(0, bound.groups[0]!);
-            pass.dispatchWorkgroups(...groups);
-          },
-          'a weight-gradient comparison',
-        )),
-      ),
+    time: launchTimer(device, pipeline, bound.groups[0]!, groups, 'a weight-gradient comparison'),
   };
-}
-
-/** The smallest GPU time of `rounds` alternating runs of each prepared kernel. */
-async function alternate(prepared: readonly { time: () => Promise<number> }[]): Promise<number[]> {
-  const best = prepared.map(() => Number.POSITIVE_INFINITY);
-  for (let round = 0; round < rounds; round++)
-    for (const [i, p] of prepared.entries()) best[i] = Math.min(best[i]!, await p.time());
-  return best;
 }
 
 const flopsOf = (s: ConvShape, batch: number) =>
@@ -149,7 +129,7 @@ if (process.argv.includes('--sweep')) {
     const tilings = [chosen, ...neighbours(s, chosen)];
     const prepared = [];
     for (const t of tilings) prepared.push(await prepare(s, t, batch));
-    const best = await alternate(prepared);
+    const best = await alternate(prepared, rounds);
     for (const p of prepared) p.bound.destroy();
     tilings.forEach((t, i) => {
       rows.push([
@@ -177,7 +157,7 @@ for (const batch of [1, 4]) {
     const chosen = chooseDirectWeightGradTiling(s);
     const eight = earlier(s, chosen);
     const [a, b] = [await prepare(s, eight, batch), await prepare(s, chosen, batch)];
-    const [eightMs, chosenMs] = (await alternate([a, b])) as [number, number];
+    const [eightMs, chosenMs] = (await alternate([a, b], rounds)) as [number, number];
     a.bound.destroy();
     b.bound.destroy();
     const flops = flopsOf(s, batch);

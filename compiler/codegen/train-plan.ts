@@ -16,7 +16,7 @@ import { trainingOutput } from '../passes/training-graph.ts';
 import { type PlanOptions, usesDirectConv } from './kernel-plan.ts';
 import { type GeneratedKernel, KernelSet, type Launch } from './launch.ts';
 import {
-  chooseDirectTiling,
+  chooseTrainingDirectTiling,
   directConvWorkgroups,
   generateDirectConvKernel,
   sharesWeightLoads,
@@ -186,7 +186,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       relu: false,
     };
     if (!directAllowed || !usesDirectConv(spec)) return undefined;
-    const tiling = chooseDirectTiling(spec);
+    const tiling = chooseTrainingDirectTiling(spec);
     const description = `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`;
     const prefix = weights === 'official' ? 'direct' : 'direct_grad';
     const plain = addKernel(generateDirectConvKernel(spec, tiling, weights), description, prefix);

@@ -3,6 +3,7 @@ import { relativeError } from '../../common/relative-error.ts';
 import { packedElements, usesDirectConv } from '../../compiler/codegen/kernel-plan.ts';
 import {
   chooseDirectTiling,
+  chooseTrainingDirectTiling,
   convMacsPerImage,
   type DirectConvTiling,
   type DirectWeights,
@@ -394,6 +395,28 @@ describe('the direct-conv weight layouts', () => {
     expect([64, 48, 32, 16].map(tiling)).toEqual(Array(4).fill({ pixels: 16, channels: 16 }));
     expect([24, 12].map(tiling)).toEqual(Array(2).fill({ pixels: 12, channels: 16 }));
     expect([8, 6, 4].map(tiling)).toEqual(Array(3).fill(tall));
+  });
+
+  it("the training step's 3x3 stride-1 convolutions take 8 channels × 8 pixels, or 4 where that idles fewer", () => {
+    const tiling = (width: number, more: Partial<ConvKernelSpec> = {}) =>
+      chooseTrainingDirectTiling(conv({ inChannels: 256, outChannels: 256, height: 16, width, ...more }));
+    expect([64, 48, 24, 16, 8, 6].map((w) => tiling(w))).toEqual(Array(6).fill({ pixels: 8, channels: 8 }));
+    expect([12, 4, 2].map((w) => tiling(w))).toEqual(Array(3).fill({ pixels: 4, channels: 8 }));
+    // Small convolutions keep the light tiling chooseDirectTiling gives them.
+    for (const width of [2, 4, 6, 8, 12, 16]) {
+      const small = conv({ inChannels: 8, outChannels: 8, height: 4, width });
+      expect(chooseTrainingDirectTiling(small)).toEqual(chooseDirectTiling(small));
+    }
+    // Strided, dilated, upsampled and 1x1 convolutions keep chooseDirectTiling's.
+    for (const more of [
+      { stride: 2 },
+      { inputDilation: 2 },
+      { inputScale: 2 },
+      { kernel: 1, pad: 0 },
+    ] as Partial<ConvKernelSpec>[])
+      expect(tiling(48, more)).toEqual(
+        chooseDirectTiling(conv({ inChannels: 256, outChannels: 256, height: 16, width: 48, ...more })),
+      );
   });
 
   it('a 3x3 below largeConvolutionFrom multiply-adds per image takes the light tilings; a 1x1 never', () => {
