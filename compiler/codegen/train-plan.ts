@@ -58,7 +58,6 @@ import {
   batchNormInputGradKernel,
   batchNormRunningKernel,
   batchNormTrainKernel,
-  channelPlaneWorkgroups,
   mseLossGradKernel,
   pointwiseMaxGroups,
   reluGradIterations,
@@ -449,7 +448,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             'bn_train',
           ),
           [bind(out), ...reads.map(bind)],
-          channelPlaneWorkgroups(c, h * w),
+          channelReductionWorkgroups(c, h * w),
           reads,
           out,
         );
@@ -538,7 +537,7 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
             'bn_grad_input',
           ),
           [bind(node.id), ...reads.map(bind)],
-          channelPlaneWorkgroups(c, h * w),
+          channelReductionWorkgroups(c, h * w),
           reads,
           node.id,
         );

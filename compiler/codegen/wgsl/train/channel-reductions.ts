@@ -54,7 +54,10 @@ export function channelReductionLayout(
   return { lanes, parallel, rounds, block: parallel * rounds };
 }
 
-/** Workgroups of a channel-reduction kernel (bn_stats, channel_sum, bn_grad_gamma). */
+/**
+ * Workgroups of a channel-reduction kernel (bn_stats, channel_sum, bn_grad_gamma), and of the
+ * per-value kernels laid out alike (bn_train, bn_grad_input).
+ */
 export function channelReductionWorkgroups(channels: number, plane: number): WorkgroupCounts {
   return { kind: 'fixed', x: Math.ceil(channels / channelReductionLayout(channels, plane).block) };
 }
@@ -97,7 +100,9 @@ const ZERO: ${element} = ${element}(0.0);`;
  * Rounds keep the workgroups few: lavapipe spent several microseconds on each of the 128 that one
  * channel each gave a 128-channel layer. The order is fixed by the layout, so results are
  * bit-identical every run. `sums` names the sums the body keeps (`keep`) and then adds (`addUp`);
- * ZERO is 0 of the element type (f32 or vec4<f32>) that the bindings named in `perValue` are read as.
+ * ZERO is 0 of the element type (f32 or vec4<f32>) that the bindings named in `perValue` are read as;
+ * `perChannel` names workgroup arrays of one value per channel of the block (bn_stats' means, which
+ * its second pass reads).
  */
 function channelKernel(
   description: string,
@@ -107,13 +112,16 @@ function channelKernel(
   plane: number,
   sums: readonly string[],
   body: string,
+  perChannel: readonly string[] = [],
 ): string {
   const { rounds, block } = channelReductionLayout(channels, plane);
   const width = vectorWidth(plane);
   return `${channelBlockHeader(generator, description, bindings, perValue, channels, plane)}
 
-${sums.map((name) => `var<workgroup> ${name}Lanes: array<f32, ${reductionLanes * rounds}>;`).join('\n')}
-var<workgroup> means: array<f32, ${block}>;
+${[
+  ...sums.map((name) => `var<workgroup> ${name}Lanes: array<f32, ${reductionLanes * rounds}>;`),
+  ...perChannel.map((name) => `var<workgroup> ${name}: array<f32, ${block}>;`),
+].join('\n')}
 
 /** One lane's sum as a scalar. */
 fn laneSum(value: ${vectorElement(plane)}) -> f32 {
@@ -212,6 +220,7 @@ ${addUp(['squares'])}
     runningVar[own] = ${1 - m} * runningVar[own] + ${m} * variance * n / (n - 1.0);`
     }
   }`,
+    ['means'],
   );
 }
 

@@ -348,8 +348,7 @@ ${range(inputs)
   .join('\n')}
     let dyRow = ${vectors ? 'n * COUT * HO * WO_VEC + yo * WO_VEC' : 'n * COUT * HO * WO + yo * WO'};
     for (var xo0 = 0u; xo0 < WO; xo0 = xo0 + PIXELS) {
-      let ix0 = i32(xo0 * STRIDE) - i32(PAD);
-${columns.join('\n')}
+${vectors ? '' : '      let ix0 = i32(xo0 * STRIDE) - i32(PAD);\n'}${columns.join('\n')}
 ${gradientLoads.join('\n')}
 ${rowSteps.join('\n')}
     }

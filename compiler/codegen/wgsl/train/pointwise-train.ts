@@ -1,11 +1,5 @@
-import type { WorkgroupCounts } from '../../../../runtime/program.ts';
 import { declareBindings, generatorHeader, type KernelBinding, u32, useAllBindings } from '../bindings.ts';
-import {
-  channelBlockHeader,
-  channelReductionWorkgroups,
-  eachChannel,
-  eachValue,
-} from './channel-reductions.ts';
+import { channelBlockHeader, eachChannel, eachValue } from './channel-reductions.ts';
 import { vectorElement, vectorWidth } from './vec4-loop.ts';
 
 const generator = 'compiler/codegen/wgsl/train/pointwise-train.ts';
@@ -73,11 +67,6 @@ ${indent(`${perChannel}\n${eachValue(body)}`)}
 
 /** Two more spaces before every line. */
 const indent = (lines: string) => lines.replace(/^/gm, '  ');
-
-/** Workgroups of a channelPlanes kernel. */
-export function channelPlaneWorkgroups(channels: number, plane: number): WorkgroupCounts {
-  return channelReductionWorkgroups(channels, plane);
-}
 
 /**
  * bn_train: (x − mean) / √(var + eps) · γ + β with the batch statistics; with `add`, plus the other
