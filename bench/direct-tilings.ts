@@ -1,17 +1,20 @@
 /**
- * bench/direct-tilings: the training step's direct convolution kernels (the forward reading the
- * official weights, the input gradient reading them flipped and transposed, loads shared by
- * subgroups where the device has them) at W32 COCO's four 3×3 stride-1 shapes, in every tiling the
- * direct kernel is compiled with (16 channels × 16, 12 or 8 pixels; 8 channels × 8 or 4), on this
- * adapter: GPU time per launch (timestamps; the smallest of several runs of 5, alternating the
- * tilings), GFLOP/s, and how the one chooseTrainingDirectTiling picks compares. Every tiling sums each
- * output in the same order, so all give identical values (test/codegen/train-kernels.test.ts checks
- * the kernels against the float64 interpreter).
+ * bench/direct-tilings: the direct convolution kernel in every tiling it is compiled with (16
+ * channels × 16, 12 or 8 pixels; 8 channels × 8 or 4) at W32's 3×3 stride-1 shapes (COCO's four, and
+ * MPII's 8×8 branch), as each program runs it: the inference forward reading packed weights, and the
+ * training step's forward and input gradient reading the official weights (flipped and transposed for
+ * the input gradient), loads shared by subgroups where the device has them. GPU time per launch
+ * (timestamps; the smallest of several runs of 5, alternating the tilings), GFLOP/s, and how the
+ * tiling chosen by default (chooseDirectTiling for inference, chooseTrainingDirectTiling for training)
+ * compares. Every tiling sums each output in the same order, so all give identical values
+ * (test/codegen/conv-direct.test.ts and train-kernels.test.ts check the kernels against the float64
+ * interpreter).
  *
  * usage: npm run bench:direct-tilings [-- --batch B]   (default 4)
  */
 
 import {
+  chooseDirectTiling,
   chooseTrainingDirectTiling,
   type DirectConvTiling,
   directConvBindings,
@@ -40,6 +43,7 @@ const shapes: ConvKernelSpec[] = [
   [64, 32, 24],
   [128, 16, 12],
   [256, 8, 6],
+  [256, 8, 8],
 ].map(([channels, height, width]) =>
   convKernelSpec({
     inChannels: channels!,
@@ -49,7 +53,12 @@ const shapes: ConvKernelSpec[] = [
     hasBias: false,
   }),
 );
-const kinds = ['official', 'flipped-transposed'] as const;
+const kinds = ['packed', 'official', 'flipped-transposed'] as const;
+const kindNames = {
+  packed: 'inference forward',
+  official: 'training forward',
+  'flipped-transposed': 'training input gradient',
+};
 const random = (n: number) => Float32Array.from({ length: n }, () => Math.random() - 0.5);
 
 /** A launch of one tiling, ready to time; undefined where the tiling cannot run the shape. */
@@ -69,16 +78,17 @@ async function prepare(spec: ConvKernelSpec, tiling: DirectConvTiling, weights: 
     compute: { module: device.createShaderModule({ code }), entryPoint: 'main' },
   });
   const sizes: Record<string, number> = {
-    weight: spec.outChannels * spec.inChannels * 9,
+    weight: 4 + spec.outChannels * spec.inChannels * 9,
     x: batch * spec.inChannels * spec.height * spec.width,
     out: batch * spec.outChannels * spec.outHeight * spec.outWidth,
   };
-  const bound = standaloneBindings(
-    device,
-    pipeline,
-    batch,
-    directConvBindings(spec, weights, tiling).map((b) => random(sizes[b.name] ?? 1)),
+  const values = directConvBindings(spec, weights, tiling).map((b) =>
+    random(b.uniformLength ? 4 * b.uniformLength : (sizes[b.name] ?? 1)),
   );
+  // A packed weight's first vec4 (a window's header, or padding) names channel block 0.
+  if (weights === 'packed')
+    values[directConvBindings(spec, weights, tiling).findIndex((b) => b.name === 'weight')]!.fill(0, 0, 4);
+  const bound = standaloneBindings(device, pipeline, batch, values);
   const groups = workgroupCounts({ kind: 'tiles', ...directConvWorkgroups(spec, tiling, weights) }, batch);
   return {
     bound,
@@ -88,9 +98,9 @@ async function prepare(spec: ConvKernelSpec, tiling: DirectConvTiling, weights: 
 
 const rows = [['conv', 'kernel', 'tiling', 'ms', 'GFLOP/s', 'chosen ÷ this']];
 for (const spec of shapes) {
-  const chosen = chooseTrainingDirectTiling(spec);
   const flops = 2 * batch * spec.outChannels * spec.inChannels * 9 * spec.outHeight * spec.outWidth;
   for (const weights of kinds) {
+    const chosen = weights === 'packed' ? chooseDirectTiling(spec) : chooseTrainingDirectTiling(spec);
     const tilings = [...directTilings, ...lightTilings];
     const prepared = [];
     for (const t of tilings) {
@@ -106,7 +116,7 @@ for (const spec of shapes) {
       const isChosen = i === at;
       rows.push([
         `3x3 ${spec.inChannels}→${spec.outChannels} ${spec.height}x${spec.width}`,
-        weights === 'official' ? 'forward' : 'input gradient',
+        kindNames[weights],
         `${isChosen ? 'chosen: ' : ''}${p.tiling.channels} channels × ${p.tiling.pixels} pixels`,
         best[i]!.toFixed(2),
         (flops / best[i]! / 1e6).toFixed(1),

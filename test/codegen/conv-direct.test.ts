@@ -394,7 +394,30 @@ describe('the direct-conv weight layouts', () => {
       chooseDirectTiling(conv({ inChannels: 256, outChannels: 256, height: 16, width }));
     expect([64, 48, 32, 16].map(tiling)).toEqual(Array(4).fill({ pixels: 16, channels: 16 }));
     expect([24, 12].map(tiling)).toEqual(Array(2).fill({ pixels: 12, channels: 16 }));
-    expect([8, 6, 4].map(tiling)).toEqual(Array(3).fill(tall));
+    expect(tiling(4)).toEqual(tall);
+  });
+
+  it('a large 3x3 stride-1 whose rows take one block of 8 pixels also gets, and takes, 8 channels × 8', () => {
+    const narrow = { pixels: 8, channels: 8 };
+    const large = (width: number, more: Partial<ConvKernelSpec> = {}) =>
+      conv({ inChannels: 256, outChannels: 256, height: 16, width, ...more });
+    for (const width of [5, 6, 7, 8]) {
+      expect(directTilingsFor(large(width))).toEqual([...directTilings, narrow]);
+      expect(chooseDirectTiling(large(width))).toEqual(narrow);
+    }
+    for (const width of [4, 9, 12]) expect(directTilingsFor(large(width))).toEqual(directTilings);
+    // Strided (to 8 wide), upsampled and 1x1 convolutions keep the 16-channel tilings.
+    for (const more of [
+      { stride: 2 },
+      { inputScale: 2 },
+      { kernel: 1, pad: 0 },
+    ] as Partial<ConvKernelSpec>[]) {
+      const spec = large(more.stride ? 16 : more.inputScale ? 4 : 8, more);
+      expect(spec.outWidth).toBe(8);
+      expect(directTilingsFor(spec)).toEqual(directTilings);
+    }
+    // The training step takes it there too.
+    expect(chooseTrainingDirectTiling(large(6))).toEqual(narrow);
   });
 
   it("the training step's 3x3 stride-1 convolutions take 8 channels × 8 pixels, or 4 where that idles fewer", () => {
