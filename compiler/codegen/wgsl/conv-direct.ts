@@ -77,22 +77,23 @@ export function convMacsPerImage(
 /**
  * A large 3×3 stride-1 convolution whose rows take one block of 8 pixels (5 to 8 wide: W32's lowest
  * branch, 8×6 at 256×192 and 8×8 at 256×256) also gets, and by default takes, 8 channels × 8 pixels:
- * on lavapipe (`npm run bench:direct-tilings`, and a scratch run of the same kernels reading packed
- * weights) it ran these shapes 1.5–1.6× faster than any 16-channel tiling (about 63 GFLOP/s at 8×6,
+ * on lavapipe (`npm run bench:direct-tilings`, packed and official weights alike) it ran these shapes 1.5–1.6× faster than any 16-channel tiling (about 63 GFLOP/s at 8×6,
  * 77 at 8×8, against 37–49), where on wider rows 8 and 16 channels run about alike.
  */
 const narrowRowTiling: DirectConvTiling = { pixels: 8, channels: 8 };
 
-function hasNarrowRows(spec: ConvKernelSpec): boolean {
-  return (
-    spec.kernel === 3 &&
-    spec.stride === 1 &&
-    (spec.inputDilation ?? 1) === 1 &&
-    spec.inputScale === 1 &&
-    spec.outWidth > 4 &&
-    spec.outWidth <= 8
-  );
+/** A 3×3 at stride 1 reading its input as it is (not dilated, not upsampled). */
+function isPlain3x3(spec: ConvKernelSpec): boolean {
+  return spec.kernel === 3 && spec.stride === 1 && (spec.inputDilation ?? 1) === 1 && spec.inputScale === 1;
 }
+
+function hasNarrowRows(spec: ConvKernelSpec): boolean {
+  return isPlain3x3(spec) && spec.outWidth > 4 && spec.outWidth <= 8;
+}
+
+/** Pixels of a row's last block of `pixels` that fall past its end. */
+const idlePixels = (spec: ConvKernelSpec, pixels: number) =>
+  Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
 
 /** The tilings this convolution is compiled with (the variants `hrnet tune` times). */
 export function directTilingsFor(spec: ConvKernelSpec): readonly DirectConvTiling[] {
@@ -109,8 +110,7 @@ export function directTilingsFor(spec: ConvKernelSpec): readonly DirectConvTilin
 export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
   const tilings = directTilingsFor(spec);
   if (tilings.includes(narrowRowTiling)) return narrowRowTiling;
-  const waste = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
-  return tilings.reduce((best, t) => (waste(t.pixels) < waste(best.pixels) ? t : best));
+  return tilings.reduce((best, t) => (idlePixels(spec, t.pixels) < idlePixels(spec, best.pixels) ? t : best));
 }
 
 /**
@@ -123,10 +123,8 @@ export function chooseDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
  * faster; 8-channel kernels also compile 2–3× faster on an empty shader cache.
  */
 export function chooseTrainingDirectTiling(spec: ConvKernelSpec): DirectConvTiling {
-  if (spec.kernel !== 3 || spec.stride !== 1 || (spec.inputDilation ?? 1) !== 1 || spec.inputScale !== 1)
-    return chooseDirectTiling(spec);
-  const idle = (pixels: number) => Math.ceil(spec.outWidth / pixels) * pixels - spec.outWidth;
-  return { pixels: idle(4) < idle(8) ? 4 : 8, channels: 8 };
+  if (!isPlain3x3(spec)) return chooseDirectTiling(spec);
+  return { pixels: idlePixels(spec, 4) < idlePixels(spec, 8) ? 4 : 8, channels: 8 };
 }
 
 /** vec4s of one packed channel block: [I][k·k][K/4]. */
