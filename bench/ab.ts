@@ -6,14 +6,19 @@
  * (sleep wait) and per-dispatch GPU time summed (timestamp queries), and the ratios baseline ÷ this.
  *   git worktree add /tmp/base <commit> && ln -s "$PWD/node_modules" /tmp/base/node_modules
  *   npm run bench:ab -- --baseline /tmp/base [--experiment FILE] [--batch 1,8] [--train] [--repeats 5]
+ *     [--tuning FILE]
  * Both checkouts' modules are loaded by path, so the baseline must have the same entry points
  * (bench/compiled-forward.ts, compiler/pipeline.ts, runtime/train/train-step-runner.ts, …).
+ * `--tuning FILE` (a tuning.json of `hrnet tune`, with `--training` for --train) applies to this
+ * checkout's side only: with `--baseline .` it compares the tuned kernels against the defaults.
  */
 
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { median } from '../common/median.ts';
 import { openGpu } from '../runtime/gpu/adapter.ts';
+import type { TuningFile } from '../runtime/kernel-choice.ts';
+import { tuningArgument } from './compiled-forward.ts';
 import { optionValue } from './options.ts';
 import { printTable } from './table.ts';
 
@@ -26,6 +31,7 @@ const experiment = optionValue('--experiment') ?? 'experiments/coco/w32_256x192.
 const training = process.argv.includes('--train');
 const batches = (optionValue('--batch') ?? (training ? '1' : '1,8')).split(',').map(Number);
 const repeats = Number(optionValue('--repeats') ?? 5);
+const tuning = tuningArgument(process.argv);
 
 /** One side of the comparison: runs once (sleep wait), and once per dispatch with GPU timestamps. */
 interface Side {
@@ -38,9 +44,9 @@ interface Side {
 
 const load = (root: string, path: string) => import(pathToFileURL(resolve(root, path)).href);
 
-async function forwardSide(root: string, batch: number): Promise<Side> {
+async function forwardSide(root: string, batch: number, tuned?: TuningFile): Promise<Side> {
   const { benchForward } = await load(root, 'bench/compiled-forward.ts');
-  const { runner, program } = await benchForward(gpu, experiment);
+  const { runner, program } = await benchForward(gpu, experiment, tuned);
   const perImage = (program.input.shape as number[]).reduce((n, d) => n * d, 1);
   const input = new Float32Array(perImage * batch).fill(0.5);
   const values: Float32Array = await runner.run(input, batch);
@@ -52,7 +58,7 @@ async function forwardSide(root: string, batch: number): Promise<Side> {
   };
 }
 
-async function trainingSide(root: string, batch: number): Promise<Side> {
+async function trainingSide(root: string, batch: number, tuned?: TuningFile): Promise<Side> {
   const [config, pipeline, trainProgram, stepRunner, init, parameters] = await Promise.all(
     [
       'compiler/config/load-experiment.ts',
@@ -77,6 +83,7 @@ async function trainingSide(root: string, batch: number): Promise<Side> {
     trainProgram.toTrainStepProgram(program, loaded.experiment.name),
     new Map(program.kernels.map((k: { name: string; wgsl: string }) => [k.name, k.wgsl])),
     { kind: 'adam', momentum: 0.9, weightDecay: 0, nesterov: false },
+    tuned,
   );
   runner.setState(init.officialInitialWeights(parameters.graphParameters(lowered.graph), 0));
   const size = (shape: number[]) => shape.reduce((n, d) => n * d, 1) * batch;
@@ -114,7 +121,7 @@ const rows: string[][] = [
 const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
 for (const batch of batches) {
   const make = training ? trainingSide : forwardSide;
-  const sides = [await make(resolve(baseline), batch), await make('.', batch)] as const;
+  const sides = [await make(resolve(baseline), batch), await make('.', batch, tuning)] as const;
   let difference = 0;
   sides[0].values.forEach((v, i) => {
     difference = Math.max(difference, Math.abs(v - sides[1].values[i]!));
@@ -150,5 +157,9 @@ for (const batch of batches) {
     `${(gpuA! / gpuB!).toFixed(2)}×`,
   ]);
 }
-printTable(rows, `baseline ${baseline} against this checkout (medians of ${repeats} interleaved runs)`);
+const tuned = tuning ? ', this side tuned' : '';
+printTable(
+  rows,
+  `baseline ${baseline} against this checkout${tuned} (medians of ${repeats} interleaved runs)`,
+);
 process.exit(0);

@@ -19,6 +19,7 @@ import {
   type DirectConvTiling,
   directConvWorkgroups,
   directTilingsFor,
+  directVariantName,
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
@@ -208,8 +209,6 @@ type ConvStrategy =
   | { readonly kind: 'gemm'; readonly name: string }
   | { readonly kind: 'direct'; readonly name: string; readonly tiling: DirectConvTiling };
 
-const directName = (tiling: DirectConvTiling) => `direct-p${tiling.pixels}k${tiling.channels}`;
-
 /** The strategies a target compiles a convolution for, the reference GEMM first. */
 function convStrategies(spec: ConvKernelSpec, target: Target): ConvStrategy[] {
   const gemm: ConvStrategy = { kind: 'gemm', name: 'gemm' };
@@ -218,7 +217,7 @@ function convStrategies(spec: ConvKernelSpec, target: Target): ConvStrategy[] {
     gemm,
     ...directTilingsFor(spec).map((tiling) => ({
       kind: 'direct' as const,
-      name: directName(tiling),
+      name: directVariantName(tiling),
       tiling,
     })),
   ];
@@ -231,7 +230,7 @@ function convStrategies(spec: ConvKernelSpec, target: Target): ConvStrategy[] {
  */
 function defaultConvStrategy(spec: ConvKernelSpec, adapterClass: 'software' | 'gpu'): string {
   if (adapterClass === 'gpu' || !usesDirectConv(spec)) return 'gemm';
-  return directName(chooseDirectTiling(spec));
+  return directVariantName(chooseDirectTiling(spec));
 }
 
 /**

@@ -17,10 +17,13 @@ import { type PlanOptions, usesDirectConv } from './kernel-plan.ts';
 import { type GeneratedKernel, KernelSet, type Launch } from './launch.ts';
 import {
   chooseTrainingDirectTiling,
+  type DirectConvTiling,
   directConvWorkgroups,
+  directVariantName,
   generateDirectConvKernel,
   sharesWeightLoads,
   subgroupShare,
+  trainingDirectTilingsFor,
 } from './wgsl/conv-direct.ts';
 import { type ConvKernelSpec, describeConv } from './wgsl/conv-gemm.ts';
 import {
@@ -172,9 +175,14 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
   /**
    * The direct convolution kernel reading the parameter in place, where it runs the shape (see
    * usesDirectConv): on the CPU adapters this project tests on it is several times faster than the
-   * GEMM.
+   * GEMM. One strategy per tiling the tuner may choose (trainingDirectTilingsFor), named as the
+   * forward's variants are; `preferred` is the tiling software adapters take by default.
    */
-  const directTrainConv = (s: ConvShape, hasBias: boolean, weights: 'official' | 'flipped-transposed') => {
+  const directTrainConv = (
+    s: ConvShape,
+    hasBias: boolean,
+    weights: 'official' | 'flipped-transposed',
+  ): DirectStrategies | undefined => {
     const spec: ConvKernelSpec = {
       kind: 'conv',
       ...s,
@@ -185,21 +193,28 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
       relu: false,
     };
     if (!directAllowed || !usesDirectConv(spec)) return undefined;
-    const tiling = chooseTrainingDirectTiling(spec);
-    const description = `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}`;
+    const preferred = chooseTrainingDirectTiling(spec);
+    const tilings = offersChoice ? trainingDirectTilingsFor(spec) : [preferred];
     const prefix = weights === 'official' ? 'direct' : 'direct_grad';
-    const plain = addKernel(generateDirectConvKernel(spec, tiling, weights), description, prefix);
-    const shared = sharesWeightLoads(spec, tiling, weights, subgroupShare);
+    const strategy = (tiling: DirectConvTiling): ConvStrategy => {
+      const description = `${weights === 'official' ? 'forward' : 'input gradient'} of ${describeConv(spec)}, ${tiling.channels} channels × ${tiling.pixels} pixels`;
+      const plain = addKernel(generateDirectConvKernel(spec, tiling, weights), description, prefix);
+      const shared = sharesWeightLoads(spec, tiling, weights, subgroupShare);
+      return {
+        kernel: shared
+          ? addKernel(
+              generateDirectConvKernel(spec, tiling, weights, subgroupShare),
+              `${description}, weight loads shared by ${subgroupShare} lanes`,
+              `${prefix}_subgroups`,
+            )
+          : plain,
+        withoutSubgroups: shared ? plain : undefined,
+        workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling, weights) },
+      };
+    };
     return {
-      kernel: shared
-        ? addKernel(
-            generateDirectConvKernel(spec, tiling, weights, subgroupShare),
-            `${description}, weight loads shared by ${subgroupShare} lanes`,
-            `${prefix}_subgroups`,
-          )
-        : plain,
-      withoutSubgroups: shared ? plain : undefined,
-      workgroups: { kind: 'tiles' as const, ...directConvWorkgroups(spec, tiling, weights) },
+      preferred: directVariantName(preferred),
+      variants: tilings.map((tiling) => ({ name: directVariantName(tiling), strategy: strategy(tiling) })),
     };
   };
   /** The split GEMM weight gradient: the reference, and what GPUs run. */
@@ -288,25 +303,28 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
   };
 
   /**
-   * A convolution's launch (forward, input or weight gradient). Under --target auto it offers both
-   * strategies, chosen when the runtime loads the step (runtime/kernel-choice.ts): the direct kernel,
-   * software adapters' default, and the tiled GEMM, GPUs' (the reference, listed first; its kernel
-   * names the choice). Other targets, and shapes the direct kernel does not run, get one of them.
+   * A convolution's launch (forward, input or weight gradient). Under --target auto it offers every
+   * strategy, chosen when the runtime loads the step (runtime/kernel-choice.ts): the direct kernel's
+   * variants, one of which is software adapters' default, and the tiled GEMM, GPUs' (the reference,
+   * listed first; its kernel names the choice). Other targets, and shapes the direct kernel does not
+   * run, get one of them.
    */
   const pushConvolution = (
     node: Node,
     bindings: Binding[],
     reads: number[],
     writes: number,
-    direct: ConvStrategy | undefined,
+    direct: DirectStrategies | undefined,
     gemmStrategy: () => ConvStrategy,
   ) => {
-    if (direct && !offersChoice) {
-      push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups);
+    const preferred = direct?.variants.find((v) => v.name === direct.preferred)?.strategy;
+    if (direct && !preferred) throw new Error(`${node.module}: no direct variant ${direct.preferred}`);
+    if (preferred && !offersChoice) {
+      push(node, preferred.kernel, bindings, preferred.workgroups, reads, writes, preferred.withoutSubgroups);
       return;
     }
     const gemm = gemmStrategy();
-    if (!direct) {
+    if (!direct || !preferred) {
       for (const launch of [gemm, ...(gemm.followedBy ?? [])])
         push(node, launch.kernel, bindings, launch.workgroups, reads, writes);
       return;
@@ -327,10 +345,10 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
           }
         : {}),
     });
-    push(node, direct.kernel, bindings, direct.workgroups, reads, writes, direct.withoutSubgroups, {
+    push(node, preferred.kernel, bindings, preferred.workgroups, reads, writes, preferred.withoutSubgroups, {
       key: gemm.kernel,
-      variants: [variant('gemm', gemm), variant('direct', direct)],
-      defaults: { software: 'direct', hardware: 'gemm' },
+      variants: [variant('gemm', gemm), ...direct.variants.map((v) => variant(v.name, v.strategy))],
+      defaults: { software: direct.preferred, hardware: 'gemm' },
     });
   };
 
@@ -388,7 +406,14 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
         const splits = direct?.splits ?? weightGradientSplits(s);
         const elements = s.outChannels * s.inChannels * s.kernel * s.kernel;
         const convolution = (bindings: Binding[], writes: number) =>
-          pushConvolution(node, bindings, [i0!, i1!], writes, direct, () => gemmWeightGradient(s, splits));
+          pushConvolution(
+            node,
+            bindings,
+            [i0!, i1!],
+            writes,
+            direct && { preferred: 'direct', variants: [{ name: 'direct', strategy: direct }] },
+            () => gemmWeightGradient(s, splits),
+          );
         if (splits === 1) {
           convolution([bind(node.id), bind(i0!), bind(i1!)], node.id);
         } else {
@@ -708,6 +733,12 @@ export function planTrainingKernels(graph: Graph, options: PlanOptions = {}): Tr
 }
 
 export const optimizerHyperValues = hyperCount;
+
+/** The direct kernel's variants of one convolution launch, and the one software adapters take. */
+interface DirectStrategies {
+  readonly preferred: string;
+  readonly variants: readonly { readonly name: string; readonly strategy: ConvStrategy }[];
+}
 
 /** One strategy's launch of a convolution (see pushConvolution); `followedBy` follow it. */
 interface ConvStrategy {

@@ -11,12 +11,14 @@ import {
   directConvWorkgroups,
   directTilings,
   directTilingsFor,
+  directVariantName,
   directWeightLayout,
   directWeightWindows,
   generateDirectConvKernel,
   largeConvolutionFrom,
   lightTilings,
   sharesWeightLoads,
+  trainingDirectTilingsFor,
 } from '../../compiler/codegen/wgsl/conv-direct.ts';
 import { type ConvKernelSpec, convKernelSpec } from '../../compiler/codegen/wgsl/conv-gemm.ts';
 import type { Node } from '../../compiler/ir/graph.ts';
@@ -295,6 +297,39 @@ describe('every direct tiling the tuner can choose equals the float64 interprete
   }
 });
 
+// The training step's tuner (`hrnet tune --training`) chooses among these tilings for the forward
+// (official weights) and stride-1 input gradients (flipped and transposed). The forward's shapes have
+// at least 64 pixel blocks per image, so that its loads are shared by subgroups of 8 as the step runs
+// them on lavapipe; the input gradients' are small, with each lane loading its own (as on devices
+// without subgroups). Strided input gradients read a dilated input: test/codegen/train-kernels.test.ts
+// checks them with every tiling.
+describe("every tiling the training step's tuner can choose equals the float64 interpreter on random shapes", () => {
+  const random = randomSource(20261203);
+  for (const tiling of [...directTilings, ...lightTilings]) {
+    for (const weights of ['official', 'flipped-transposed'] as const) {
+      const kernel = random.pick([1, 3, 3]);
+      const forward = weights === 'official';
+      const stride = forward ? random.pick([1, 2]) : 1;
+      const spec = conv({
+        inChannels: random.between(1, 12),
+        outChannels: random.between(1, 20),
+        height: forward ? stride * random.between(32, 40) : random.between(2, 20),
+        width: forward ? stride * random.between(17, 40) : random.between(2, 40),
+        kernel,
+        pad: kernel === 3 ? 1 : 0,
+        stride,
+        hasBias: forward && random.pick([true, false]),
+      });
+      const shared = forward ? 8 : undefined;
+      const batch = random.between(1, 3);
+      it(`${weights}, ${spec.kernel}x${spec.kernel} s${spec.stride}, ${spec.inChannels}→${spec.outChannels}, ${spec.height}x${spec.width}, ${tiling.pixels}x${tiling.channels}${shared ? ', loads shared by 8 lanes' : ''}, batch ${batch}`, () => {
+        if (forward) expect(sharesWeightLoads(spec, tiling, weights, 8)).toBe(true);
+        return checkAgainstInterpreter(spec, tiling, batch, weights, shared);
+      });
+    }
+  }
+});
+
 describe('the direct conv kernel reading training weights in place equals the float64 interpreter', () => {
   const cases: [string, ConvKernelSpec, DirectConvTiling, DirectWeights][] = [
     [
@@ -440,6 +475,28 @@ describe('the direct-conv weight layouts', () => {
       expect(tiling(48, more)).toEqual(
         chooseDirectTiling(conv({ inChannels: 256, outChannels: 256, height: 16, width: 48, ...more })),
       );
+  });
+
+  it("the training step's tuner may choose the forward's tilings, and the 8-channel ones for a 3x3 at stride 1", () => {
+    const spec = (width: number, more: Partial<ConvKernelSpec> = {}) =>
+      conv({ inChannels: 256, outChannels: 256, height: 16, width, ...more });
+    const eight = { pixels: 8, channels: 8 };
+    const four = { pixels: 4, channels: 8 };
+    expect(trainingDirectTilingsFor(spec(48))).toEqual([...directTilings, eight, four]);
+    // The narrow rows' 8 × 8 is the forward's already: listed once.
+    expect(trainingDirectTilingsFor(spec(6))).toEqual([...directTilings, eight, four]);
+    for (const more of [
+      { stride: 2 },
+      { kernel: 1, pad: 0 },
+      { inputDilation: 2 },
+    ] as Partial<ConvKernelSpec>[])
+      expect(trainingDirectTilingsFor(spec(48, more))).toEqual(directTilingsFor(spec(48, more)));
+    const small = conv({ inChannels: 8, outChannels: 8, height: 4, width: 16 });
+    expect(trainingDirectTilingsFor(small)).toEqual(lightTilings);
+    // The default is always one of them, and named as the forward's variants are.
+    for (const s of [spec(48), spec(12), spec(6), spec(48, { stride: 2 }), small])
+      expect(trainingDirectTilingsFor(s)).toContainEqual(chooseTrainingDirectTiling(s));
+    expect(directVariantName(four)).toBe('direct-p4k8');
   });
 
   it('a 3x3 below largeConvolutionFrom multiply-adds per image takes the light tilings; a 1x1 never', () => {

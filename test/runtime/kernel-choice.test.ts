@@ -168,24 +168,37 @@ describe("the training step's kernel variants", async () => {
   const auto = await loadCompiledProgram(folder);
   const choices = step.dispatches.filter((d) => d.choice);
 
-  it('--target auto offers the GEMM and the direct kernel for each convolution and gradient', () => {
+  it("--target auto offers the GEMM and the direct kernel's tilings for each convolution and gradient", () => {
     // conv1 and conv2: forward, input gradient and weight gradient each.
     expect(choices.map((d) => d.module)).toEqual(['conv1', 'conv2', 'conv2', 'conv2', 'conv1', 'conv1']);
-    for (const d of choices) {
-      expect(d.choice!.variants.map((v) => v.name)).toEqual(['gemm', 'direct']);
-      expect(d.choice!.defaults).toEqual({ software: 'direct', hardware: 'gemm' });
-      expect(d.kernel).toBe(d.choice!.variants[1]!.kernel);
+    const light = ['direct-p8k8', 'direct-p4k8'];
+    const large = ['direct-p16k16', 'direct-p12k16', 'direct-p8k16'];
+    // conv1 (a small 3x3) takes the light tilings, conv2 (a 1x1) the large ones; a weight gradient
+    // has one direct kernel.
+    const expected = [
+      [light, 'direct-p8k8'],
+      [large, 'direct-p8k16'],
+      [large, 'direct-p8k16'],
+      [['direct'], 'direct'],
+      [light, 'direct-p8k8'],
+      [['direct'], 'direct'],
+    ] as const;
+    choices.forEach((d, i) => {
+      const [direct, software] = expected[i]!;
+      expect(d.choice!.variants.map((v) => v.name)).toEqual(['gemm', ...direct]);
+      expect(d.choice!.defaults).toEqual({ software, hardware: 'gemm' });
+      expect(d.kernel).toBe(d.choice!.variants.find((v) => v.name === software)!.kernel);
       expect(d.choice!.key).toBe(d.choice!.variants[0]!.kernel);
-    }
+    });
     // conv1's input gradient (stride 2): the GEMM runs once per stride class, the direct kernel once.
     const strided = choices.find((d) => d.onlyForGradInput)!;
     expect(strided.choice!.variants[0]!.followedBy).toHaveLength(3);
-    expect(strided.choice!.variants[1]!.followedBy).toBeUndefined();
+    expect(strided.choice!.variants.slice(1).every((v) => v.followedBy === undefined)).toBe(true);
   });
 
   it('a software adapter runs the direct kernels, a GPU the GEMM with every stride class', () => {
     const software = chooseTrainingKernels(step, { adapter, isSoftware: true });
-    expect(software.variantCounts).toEqual({ direct: 6 });
+    expect(software.variantCounts).toEqual({ 'direct-p8k8': 2, 'direct-p8k16': 2, direct: 2 });
     expect(software.program.dispatches.map((d) => d.kernel)).toEqual(step.dispatches.map((d) => d.kernel));
     expect(software.program.dispatches.some((d) => d.choice)).toBe(false);
     const hardware = chooseTrainingKernels(step, { adapter: 'a GPU', isSoftware: false });
@@ -235,7 +248,7 @@ describe("the training step's kernel variants", async () => {
     const tuned = chooseTrainingKernels(step, { adapter, isSoftware: true, tuning: file });
     expect(tuned.source).toBe('tuning');
     expect(tuned.tuned).toBe(1);
-    expect(tuned.variantCounts).toEqual({ direct: 5, gemm: 1 });
+    expect(tuned.variantCounts).toEqual({ 'direct-p8k8': 1, 'direct-p8k16': 2, direct: 2, gemm: 1 });
     // The GEMM's stride classes come with it.
     expect(tuned.program.dispatches).toHaveLength(step.dispatches.length + 3);
     const forwardOnly = chooseTrainingKernels(step, { adapter, isSoftware: true, tuning: tuning({}) });
@@ -365,7 +378,17 @@ describe('hrnet tune --training', async () => {
     expect(defaults.hostMs).toBeGreaterThan(0);
     // Whatever won, run every launch the other way too: a file naming the GEMM throughout.
     const gemm = Object.fromEntries(stepKeys.map((key) => [key, { variant: 'gemm', ms: {} }]));
-    for (const kernels of [file.training!.kernels, gemm]) {
+    // And each launch's first direct variant other than its default, where it has one.
+    const others = Object.fromEntries(
+      stepKeys.map((key) => {
+        const choice = step.dispatches.find((d) => d.choice?.key === key)!.choice!;
+        const other = choice.variants.find((v) => v.name !== 'gemm' && v.name !== choice.defaults.software);
+        return [key, { variant: (other ?? choice.variants[1]!).name, ms: {} }];
+      }),
+    );
+    expect(Object.values(others).map((k) => k.variant)).toContain('direct-p4k8');
+    expect(Object.values(others).map((k) => k.variant)).toContain('direct-p16k16');
+    for (const kernels of [file.training!.kernels, gemm, others]) {
       const tunedRun = await run({ ...file, training: { batch: 2, kernels } });
       expect(tunedRun.choice.source).toBe('tuning');
       expect(tunedRun.choice.tuned).toBe(6);
@@ -413,8 +436,9 @@ describe("the tuner checks each of the training step's candidates before timing 
     });
     expect(result.rejected).toEqual([]);
     expect(Object.keys(result.kernels).sort()).toEqual([...choiceKeys].sort());
-    for (const kernel of Object.values(result.kernels)) {
-      expect(Object.keys(kernel.ms)).toEqual(['gemm', 'direct']);
+    for (const [key, kernel] of Object.entries(result.kernels)) {
+      const choice = step.dispatches.find((d) => d.choice?.key === key)!.choice!;
+      expect(Object.keys(kernel.ms)).toEqual(choice.variants.map((v) => v.name));
       expect(Object.values(kernel.ms).every((ms) => ms > 0)).toBe(true);
       expect(kernel.ms[kernel.variant]).toBe(Math.min(...Object.values(kernel.ms)));
     }

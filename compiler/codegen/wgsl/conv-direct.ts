@@ -127,6 +127,26 @@ export function chooseTrainingDirectTiling(spec: ConvKernelSpec): DirectConvTili
   return { pixels: idlePixels(spec, 4) < idlePixels(spec, 8) ? 4 : 8, channels: 8 };
 }
 
+/**
+ * The tilings the training step's forward or input-gradient convolution is compiled with (the
+ * variants `hrnet tune --training` times): the forward's, and for a 3×3 at stride 1 the 8-channel
+ * ones it takes by default too. Which is fastest depends on the adapter and on the machine's load
+ * (the 16-channel tilings overtook 8 × 8 at some of W32's shapes in a slow hour on this project's
+ * machine), so the tuner, not this list's order, decides.
+ */
+export function trainingDirectTilingsFor(spec: ConvKernelSpec): readonly DirectConvTiling[] {
+  const tilings = directTilingsFor(spec);
+  if (!isPlain3x3(spec)) return tilings;
+  const missing = lightTilings.filter(
+    (l) => !tilings.some((t) => t.pixels === l.pixels && t.channels === l.channels),
+  );
+  return [...tilings, ...missing];
+}
+
+/** The name of a direct-kernel variant: `direct-p<pixels>k<channels>`. */
+export const directVariantName = (tiling: DirectConvTiling): string =>
+  `direct-p${tiling.pixels}k${tiling.channels}`;
+
 /** vec4s of one packed channel block: [I][k·k][K/4]. */
 function blockVectors(spec: ConvKernelSpec, tiling: DirectConvTiling): number {
   return (spec.inChannels * spec.kernel * spec.kernel * tiling.channels) / 4;
